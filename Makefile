@@ -1,0 +1,44 @@
+# Two commands do everything: `make dev` serves, `make test` checks.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+ARGS ?=
+
+.PHONY: install dev test lint fmt typecheck unit e2e bench services
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=23"
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+dev: install
+	$(BIN)/inngestd dev $(ARGS)
+
+services:
+	bash scripts/ensure-services.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest -q tests/unit tests/contract
+
+e2e: install
+	$(BIN)/pytest -q tests/e2e
+
+test: install services lint typecheck
+	$(BIN)/pytest -q -p no:cacheprovider
+
+bench: install
+	$(PY) bench/run.py $(ARGS)

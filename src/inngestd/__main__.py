@@ -1,0 +1,5 @@
+"""Entry point for `python -m inngestd`."""
+
+from inngestd.cli import main
+
+main()

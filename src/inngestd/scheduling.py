@@ -1,0 +1,222 @@
+"""From accepted events to work: new runs, resumed pauses and cancellations.
+
+Events are read from the event log in arrival order; each event's consequences are applied
+in one store transaction that also marks the event scheduled, so a crash never loses or
+doubles them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import orjson
+
+from inngestd import ids
+from inngestd.clock import Clock
+from inngestd.domain.events import FUNCTION_FINISHED, FUNCTION_INVOKED, Event
+from inngestd.domain.expressions import compile_expression
+from inngestd.domain.functions import Function
+from inngestd.domain.queue import ItemKind, QueueItem
+from inngestd.domain.runs import Pause, PauseKind, Run, RunStatus
+from inngestd.execution.finalize import finish_events
+from inngestd.functions import FunctionIndex
+from inngestd.store.base import Cancel, NewRun, Resume, SchedulePlan, Store
+
+log = logging.getLogger("inngestd.scheduling")
+
+IDEMPOTENCY_MS = 24 * 3600 * 1000
+CANCEL_DEFAULT_MS = 365 * 24 * 3600 * 1000
+BATCH = 500
+
+
+def _matches(expression: str | None, variables: dict[str, Any]) -> bool:
+    if not expression:
+        return True
+    try:
+        return compile_expression(expression).matches(variables)
+    except Exception:  # an invalid expression never matches; sync rejects most of them
+        log.warning("expression %r failed to compile", expression)
+        return False
+
+
+def triggered_by(fn: Function, event: Event) -> bool:
+    from inngestd.domain.patterns import trigger_matches
+
+    variables = {"event": event.payload}
+    return any(
+        t.event is not None
+        and trigger_matches(t.event, event.name)
+        and _matches(t.expression, variables)
+        for t in fn.triggers
+    )
+
+
+class Scheduler:
+    def __init__(self, store: Store, functions: FunctionIndex, clock: Clock) -> None:
+        self._store = store
+        self._functions = functions
+        self._clock = clock
+        self._wake = asyncio.Event()
+        store.subscribe(self._on_notify)
+
+    def _on_notify(self, topic: str) -> None:
+        if topic == "events":
+            self._wake.set()
+
+    async def run(self, poll_ms: int = 1000) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                busy = await self.tick()
+            except Exception:
+                log.exception("scheduling failed; retrying")
+                busy = False
+                await asyncio.sleep(0.5)
+            if busy:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), poll_ms / 1000)
+
+    async def tick(self) -> bool:
+        """Schedule one batch of waiting events. Returns True when there was work."""
+        events = await self._store.events.unscheduled(BATCH)
+        if not events:
+            return False
+        plans: list[SchedulePlan] = []
+        for event in events:
+            plan = await self.plan(event)
+            plans.append(plan)
+            # A new run's cancelOn pauses must exist before later events are matched.
+            if any(new.pauses for new in plan.new_runs):
+                await self._store.runs.schedule(plans, self._clock.now_ms())
+                plans = []
+        if plans:
+            await self._store.runs.schedule(plans, self._clock.now_ms())
+        return True
+
+    async def plan(self, event: Event) -> SchedulePlan:
+        now = self._clock.now_ms()
+        new_runs: list[NewRun] = []
+        resumes: list[Resume] = []
+        cancels: list[Cancel] = []
+        if event.name == FUNCTION_INVOKED:
+            self._plan_invoke(event, now, new_runs)
+        else:
+            for fn in self._functions.for_event(event.name):
+                if triggered_by(fn, event):
+                    new_runs.append(self.new_run(fn, [event], now))
+        if event.name == FUNCTION_FINISHED:
+            await self._plan_invoke_finished(event, resumes)
+        for pause in await self._store.runs.pauses_for(event.name, event.seq, now):
+            variables = {"event": pause.trigger or {}, "async": event.payload}
+            if not _matches(pause.expression, variables):
+                continue
+            if pause.kind is PauseKind.CANCEL:
+                cancel = await self._cancel_for(pause.run_id, now)
+                if cancel is not None:
+                    cancels.append(cancel)
+            else:
+                resumes.append(Resume(pause.id, event.to_json()))
+        return SchedulePlan(event, new_runs, resumes, cancels)
+
+    def _plan_invoke(self, event: Event, now: int, new_runs: list[NewRun]) -> None:
+        meta = event.data.get("_inngest") or {}
+        fn = self._functions.get(str(meta.get("fn_id", "")))
+        if fn is not None:
+            new_runs.append(
+                self.new_run(
+                    fn, [event], now, key=str(meta.get("correlation_id") or event.id)
+                )
+            )
+
+    async def _plan_invoke_finished(self, event: Event, resumes: list[Resume]) -> None:
+        cid = event.data.get("correlation_id")
+        if not isinstance(cid, str):
+            return
+        pause = await self._store.runs.pause_by_correlation(cid)
+        if pause is None:
+            return
+        if "error" in event.data:
+            memo = orjson.dumps({"error": event.data["error"]})
+        else:
+            memo = orjson.dumps({"data": event.data.get("result")})
+        resumes.append(Resume(pause.id, memo))
+
+    async def _cancel_for(self, run_id: str, now: int) -> Cancel | None:
+        ctx = await self._store.runs.load(run_id)
+        if ctx is None or ctx.run.status.is_ended:
+            return None
+        events = finish_events(
+            ctx,
+            RunStatus.CANCELLED,
+            output=None,
+            error={
+                "error": "function cancelled",
+                "name": "Error",
+                "message": "function cancelled",
+            },
+            now_ms=now,
+            new_id=lambda: ids.new_ulid(now),
+        )
+        return Cancel(run_id, events)
+
+    def new_run(
+        self, fn: Function, events: list[Event], now: int, *, key: str | None = None
+    ) -> NewRun:
+        first = events[0]
+        run_id = ids.new_ulid(now)
+        due = max(now, first.ts) if first.ts > now else now
+        run = Run(
+            id=run_id,
+            function_id=fn.id,
+            app_id=fn.app_id,
+            event_id=first.internal_id,
+            status=RunStatus.QUEUED,
+            created_ms=now,
+            max_attempts=fn.max_attempts,
+        )
+        pauses = [
+            Pause(
+                id=f"{run_id}:cancel:{i}",
+                run_id=run_id,
+                step_id=f"cancel:{i}",
+                kind=PauseKind.CANCEL,
+                event_name=c.event,
+                expires_ms=now + (c.timeout_ms or CANCEL_DEFAULT_MS),
+                after_seq=first.seq,
+                expression=c.if_expr,
+                trigger=first.payload,
+            )
+            for i, c in enumerate(fn.cancel)
+        ]
+        item = QueueItem(
+            id=f"{run_id}:start",
+            run_id=run_id,
+            function_id=fn.id,
+            kind=ItemKind.CALL,
+            due_ms=due,
+            max_attempts=fn.max_attempts,
+        )
+        return NewRun(
+            run=run,
+            events=events,
+            first_item=item,
+            idempotency_key=f"{fn.id}:{key or first.id}",
+            idempotency_expires_ms=now + IDEMPOTENCY_MS,
+            pauses=pauses,
+        )
+
+    async def cancel_run(
+        self, run_id: str, reason: str = "cancelled via API"
+    ) -> Run | None:
+        """Cancel one run now (API). Returns the run, or None if it was not active."""
+        now = self._clock.now_ms()
+        cancel = await self._cancel_for(run_id, now)
+        if cancel is None:
+            return None
+        return await self._store.runs.cancel(
+            Cancel(cancel.run_id, cancel.events, reason), now
+        )

@@ -1,0 +1,181 @@
+"""The storage seams. The core types against these Protocols only; backends live beside.
+
+Every read-modify-write is one method, so a backend can make it atomic (one SQLite
+transaction, one Redis Lua script). Callers never compose two calls and hope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from inngestd.domain.effects import Effect
+from inngestd.domain.events import Event
+from inngestd.domain.functions import App, Function, SyncResult
+from inngestd.domain.queue import Lease, QueueItem
+from inngestd.domain.runs import Pause, Run, RunContext, RunStatus, StepSpan
+
+
+class Catalog(Protocol):
+    """Apps and their functions."""
+
+    async def sync_app(
+        self, app: App, functions: Sequence[Function], now_ms: int
+    ) -> SyncResult:
+        """Upsert `app` and replace its function set atomically: functions missing from
+        `functions` are archived. `modified` is False when the checksum is unchanged."""
+        ...
+
+    async def record_sync_error(self, url: str, error: str, now_ms: int) -> None:
+        """Remember that syncing the app at `url` failed (shown to users)."""
+        ...
+
+    async def apps(self) -> list[App]:
+        """Every app with its active functions."""
+        ...
+
+    async def functions(self) -> list[Function]:
+        """Every active function of every app."""
+        ...
+
+
+class EventLog(Protocol):
+    """Accepted events, in arrival order."""
+
+    async def append(self, events: Sequence[Event]) -> list[Event]:
+        """Durably store `events` (committed when this returns) and give each its `seq`."""
+        ...
+
+    async def get(self, internal_id: str) -> Event | None: ...
+
+    async def recent(
+        self,
+        *,
+        name: str | None = None,
+        limit: int = 100,
+        before_seq: int | None = None,
+    ) -> list[Event]:
+        """Newest first."""
+        ...
+
+    async def unscheduled(self, limit: int) -> list[Event]:
+        """Events not yet handed to scheduling, oldest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """A run to create for an event, unless `idempotency_key` was claimed within 24 h."""
+
+    run: Run
+    events: list[Event]
+    first_item: QueueItem
+    idempotency_key: str
+    idempotency_expires_ms: int
+    pauses: list[Pause] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Consume `pause_id` (exactly once) and memoise `memo` for its step."""
+
+    pause_id: str
+    memo: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Cancel `run_id` if it is still active, emitting `events`."""
+
+    run_id: str
+    events: list[Event]
+    reason: str = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulePlan:
+    """What one event causes: new runs, resumed pauses, cancelled runs."""
+
+    event: Event
+    new_runs: list[NewRun] = field(default_factory=list)
+    resumes: list[Resume] = field(default_factory=list)
+    cancels: list[Cancel] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """`applied` is False when the run had already ended or the lease was lost."""
+
+    applied: bool
+    run_status: RunStatus | None = None
+
+
+class RunState(Protocol):
+    """Runs, memoised steps, pauses and the queue items that drive them."""
+
+    async def schedule(self, plans: Sequence[SchedulePlan], now_ms: int) -> list[Run]:
+        """Apply each plan atomically and mark its event scheduled. Returns created runs."""
+        ...
+
+    async def load(self, run_id: str) -> RunContext | None:
+        """The run with its events, memos (keyed by hashed step id) and stack."""
+        ...
+
+    async def apply(
+        self, lease: Lease, effects: Sequence[Effect], now_ms: int, *, ack: bool = True
+    ) -> ApplyResult:
+        """Apply `effects` of the reply to `lease` in one atomic step and, with `ack`, remove
+        the leased item. Nothing is applied when the lease is no longer held or the run
+        has ended (a late reply after cancellation is dropped)."""
+        ...
+
+    async def cancel(self, cancel: Cancel, now_ms: int) -> Run | None:
+        """Cancel an active run (status, drop queue items and pauses, emit events).
+        Returns the updated run, or None when it was not active."""
+        ...
+
+    async def get_run(self, run_id: str) -> Run | None: ...
+
+    async def runs_for_event(self, internal_id: str) -> list[Run]: ...
+
+    async def spans(self, run_id: str) -> list[StepSpan]: ...
+
+    async def pauses_for(
+        self, event_name: str, before_seq: int, now_ms: int
+    ) -> list[Pause]:
+        """Live pauses waiting on `event_name` that were created before event `before_seq`."""
+        ...
+
+    async def pause_by_correlation(self, correlation_id: str) -> Pause | None: ...
+
+
+class Queue(Protocol):
+    """Durable, leased work queue."""
+
+    async def lease(self, now_ms: int, limit: int, lease_ms: int) -> list[Lease]:
+        """Atomically claim up to `limit` due items. An item whose lease expired is due
+        again (its worker died)."""
+        ...
+
+    async def extend(self, lease: Lease, now_ms: int, lease_ms: int) -> Lease:
+        """Raises errors.LeaseLost if the lease expired or another worker holds it."""
+        ...
+
+    async def next_due_ms(self) -> int | None:
+        """When the earliest item becomes leasable, or None if the queue is empty."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """One implementation of each seam, picked by the composition root."""
+
+    catalog: Catalog
+    events: EventLog
+    runs: RunState
+    queue: Queue
+    close: Callable[[], None]
+    # Called (in the event loop) after work was committed that a worker or the scheduler
+    # should look at now rather than at its next poll.
+    subscribe: Callable[[Callable[[str], None]], None]

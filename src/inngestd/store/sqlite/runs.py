@@ -1,0 +1,476 @@
+"""SQLite RunState: runs, memoised steps, pauses, and the effects of each SDK reply."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from inngestd.domain import effects as fx
+from inngestd.domain.queue import ItemKind, Lease, QueueItem
+from inngestd.domain.runs import Pause, PauseKind, Run, RunContext, RunStatus, StepSpan
+from inngestd.store.base import ApplyResult, Cancel, NewRun, SchedulePlan
+from inngestd.store.sqlite.db import Database
+from inngestd.store.sqlite.events import insert_events
+from inngestd.store.sqlite.queue import insert_item
+
+_RUN_COLS = (
+    "id, function_id, app_id, event_id, status, created_ms, started_ms, ended_ms, output,"
+    " request_version, disable_immediate, reason, max_attempts"
+)
+_PAUSE_COLS = (
+    "id, run_id, step_id, kind, event_name, expires_ms, after_seq, expression, correlation_id,"
+    " trigger, timeout_memo"
+)
+_ENDED = tuple(s.value for s in RunStatus if s.is_ended)
+
+
+def _run(row: Any) -> Run:
+    return Run(
+        id=str(row[0]),
+        function_id=str(row[1]),
+        app_id=str(row[2]),
+        event_id=str(row[3]),
+        status=RunStatus(row[4]),
+        created_ms=int(row[5]),
+        started_ms=row[6],
+        ended_ms=row[7],
+        output=row[8],
+        request_version=int(row[9]),
+        disable_immediate=bool(row[10]),
+        reason=row[11],
+        max_attempts=int(row[12]),
+    )
+
+
+def _pause(row: Any) -> Pause:
+    trigger = row[9]
+    return Pause(
+        id=str(row[0]),
+        run_id=str(row[1]),
+        step_id=str(row[2]),
+        kind=PauseKind(row[3]),
+        event_name=str(row[4]),
+        expires_ms=int(row[5]),
+        after_seq=int(row[6]),
+        expression=row[7],
+        correlation_id=row[8],
+        trigger=orjson.loads(trigger) if isinstance(trigger, bytes) else None,
+        timeout_memo=row[10],
+    )
+
+
+def _get_run(conn: sqlite3.Connection, run_id: str) -> Run | None:
+    row = conn.execute(
+        f"SELECT {_RUN_COLS} FROM runs WHERE id = ?", (run_id,)
+    ).fetchone()
+    return _run(row) if row else None
+
+
+def _discovery(run: Run, key: str, now_ms: int) -> QueueItem:
+    return QueueItem(
+        id=f"{run.id}:d:{key}",
+        run_id=run.id,
+        function_id=run.function_id,
+        kind=ItemKind.CALL,
+        due_ms=now_ms,
+        max_attempts=run.max_attempts,
+    )
+
+
+def _save_step(
+    conn: sqlite3.Connection, run: Run, step_id: str, memo: bytes, now_ms: int
+) -> None:
+    """Write-once memo, stack push, pending drain, and the discovery that follows."""
+    inserted = conn.execute(
+        "INSERT INTO steps (run_id, step_id, position, memo)"
+        " SELECT ?, ?, stack_len, ? FROM runs WHERE id = ? ON CONFLICT DO NOTHING",
+        (run.id, step_id, memo, run.id),
+    ).rowcount
+    if inserted:
+        conn.execute(
+            "UPDATE runs SET stack_len = stack_len + 1 WHERE id = ?", (run.id,)
+        )
+    pending = conn.execute(
+        "DELETE FROM pending WHERE run_id = ? AND step_id = ? RETURNING race",
+        (run.id, step_id),
+    ).fetchone()
+    if not inserted and pending is None:
+        return  # a replayed save: its discovery was enqueued with the first one
+    remaining = conn.execute(
+        "SELECT COUNT(*) FROM pending WHERE run_id = ?", (run.id,)
+    ).fetchone()[0]
+    if remaining == 0:
+        conn.execute("UPDATE runs SET disable_immediate = 0 WHERE id = ?", (run.id,))
+    if remaining == 0 or (pending is not None and pending[0]):
+        insert_item(conn, _discovery(run, step_id, now_ms))
+
+
+def _last_seq(conn: sqlite3.Connection) -> int:
+    row = conn.execute(
+        "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _insert_pause(
+    conn: sqlite3.Connection, run: Run, pause: Pause, after_seq: int
+) -> None:
+    cur = conn.execute(
+        f"INSERT INTO pauses ({_PAUSE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (
+            pause.id,
+            pause.run_id,
+            pause.step_id,
+            pause.kind.value,
+            pause.event_name,
+            pause.expires_ms,
+            after_seq,
+            pause.expression,
+            pause.correlation_id,
+            orjson.dumps(pause.trigger) if pause.trigger is not None else None,
+            pause.timeout_memo,
+        ),
+    )
+    if cur.rowcount:
+        insert_item(
+            conn,
+            QueueItem(
+                id=f"{pause.id}:t",
+                run_id=run.id,
+                function_id=run.function_id,
+                kind=ItemKind.PAUSE_TIMEOUT,
+                due_ms=pause.expires_ms,
+                pause_id=pause.id,
+                max_attempts=run.max_attempts,
+            ),
+        )
+
+
+def _take_pause(conn: sqlite3.Connection, pause_id: str) -> Pause | None:
+    row = conn.execute(
+        f"DELETE FROM pauses WHERE id = ? RETURNING {_PAUSE_COLS}", (pause_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    conn.execute("DELETE FROM queue WHERE id = ?", (f"{pause_id}:t",))
+    return _pause(row)
+
+
+def _finish(
+    conn: sqlite3.Connection,
+    run: Run,
+    status: RunStatus,
+    output: bytes | None,
+    reason: str | None,
+    now_ms: int,
+) -> None:
+    conn.execute(
+        "UPDATE runs SET status = ?, output = ?, reason = ?, ended_ms = ?,"
+        " started_ms = COALESCE(started_ms, ?) WHERE id = ?",
+        (status.value, output, reason, now_ms, now_ms, run.id),
+    )
+    conn.execute("DELETE FROM queue WHERE run_id = ?", (run.id,))
+    conn.execute("DELETE FROM pauses WHERE run_id = ?", (run.id,))
+    conn.execute("DELETE FROM pending WHERE run_id = ?", (run.id,))
+
+
+def _cancel(conn: sqlite3.Connection, cancel: Cancel, now_ms: int) -> Run | None:
+    run = _get_run(conn, cancel.run_id)
+    if run is None or run.status.is_ended:
+        return None
+    _finish(conn, run, RunStatus.CANCELLED, None, cancel.reason, now_ms)
+    insert_events(conn, cancel.events)
+    return _get_run(conn, run.id)
+
+
+def _create_run(conn: sqlite3.Connection, new: NewRun, now_ms: int) -> Run | None:
+    row = conn.execute(
+        "SELECT expires_ms FROM idempotency WHERE key = ?", (new.idempotency_key,)
+    ).fetchone()
+    if row is not None and row[0] > now_ms:
+        return None
+    conn.execute(
+        "INSERT OR REPLACE INTO idempotency (key, run_id, expires_ms) VALUES (?, ?, ?)",
+        (new.idempotency_key, new.run.id, new.idempotency_expires_ms),
+    )
+    run = new.run
+    conn.execute(
+        "INSERT INTO runs (id, function_id, app_id, event_id, events, status, created_ms, max_attempts)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            run.id,
+            run.function_id,
+            run.app_id,
+            run.event_id,
+            orjson.dumps([e.payload for e in new.events]),
+            run.status.value,
+            run.created_ms,
+            run.max_attempts,
+        ),
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO run_events (event_id, run_id) VALUES (?, ?)",
+        [(e.internal_id, run.id) for e in new.events],
+    )
+    insert_item(conn, new.first_item)
+    for pause in new.pauses:
+        _insert_pause(conn, run, pause, pause.after_seq)
+    return run
+
+
+def _resume(conn: sqlite3.Connection, pause_id: str, memo: bytes, now_ms: int) -> None:
+    pause = _take_pause(conn, pause_id)
+    if pause is None:
+        return
+    run = _get_run(conn, pause.run_id)
+    if run is None or run.status.is_ended:
+        return
+    _save_step(conn, run, pause.step_id, memo, now_ms)
+
+
+class SQLiteRunState:
+    def __init__(self, db: Database, notify: Callable[[str], None]) -> None:
+        self._db = db
+        self._notify = notify
+
+    async def schedule(self, plans: Sequence[SchedulePlan], now_ms: int) -> list[Run]:
+        def tx(conn: sqlite3.Connection) -> list[Run]:
+            created: list[Run] = []
+            for plan in plans:
+                for new in plan.new_runs:
+                    run = _create_run(conn, new, now_ms)
+                    if run is not None:
+                        created.append(run)
+                for resume in plan.resumes:
+                    _resume(conn, resume.pause_id, resume.memo, now_ms)
+                for cancel in plan.cancels:
+                    _cancel(conn, cancel, now_ms)
+                conn.execute(
+                    "UPDATE events SET scheduled = 1 WHERE internal_id = ?",
+                    (plan.event.internal_id,),
+                )
+            return created
+
+        created = await self._db.write(tx)
+        self._notify("queue")
+        if any(plan.cancels for plan in plans):
+            self._notify("events")
+        return created
+
+    async def load(self, run_id: str) -> RunContext | None:
+        def q(conn: sqlite3.Connection) -> RunContext | None:
+            row = conn.execute(
+                f"SELECT {_RUN_COLS}, events FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            steps: dict[str, bytes] = {}
+            stack: list[str] = []
+            for step_id, memo in conn.execute(
+                "SELECT step_id, memo FROM steps WHERE run_id = ? ORDER BY position",
+                (run_id,),
+            ):
+                steps[step_id] = memo
+                stack.append(step_id)
+            pending = frozenset(
+                r[0]
+                for r in conn.execute(
+                    "SELECT step_id FROM pending WHERE run_id = ?", (run_id,)
+                )
+            )
+            return RunContext(_run(row), orjson.loads(row[-1]), steps, stack, pending)
+
+        return await self._db.read(q)
+
+    async def apply(
+        self,
+        lease: Lease,
+        effects: Sequence[fx.Effect],
+        now_ms: int,
+        *,
+        ack: bool = True,
+    ) -> ApplyResult:
+        item = lease.item
+
+        def tx(conn: sqlite3.Connection) -> ApplyResult:
+            held = conn.execute(
+                "SELECT lease_token FROM queue WHERE id = ?", (item.id,)
+            ).fetchone()
+            if held is None or held[0] != lease.token:
+                return ApplyResult(False)
+            run = _get_run(conn, item.run_id)
+            if run is None or run.status.is_ended:
+                conn.execute("DELETE FROM queue WHERE id = ?", (item.id,))
+                return ApplyResult(False, run.status if run else None)
+            if run.status is RunStatus.QUEUED:
+                conn.execute(
+                    "UPDATE runs SET status = 'RUNNING', started_ms = ? WHERE id = ?",
+                    (now_ms, run.id),
+                )
+            retried = False
+            status = RunStatus.RUNNING
+            for effect in effects:
+                if isinstance(effect, fx.Retry):
+                    retried = True
+                    conn.execute(
+                        "UPDATE queue SET attempt = attempt + 1, due_ms = ?, available_ms = ?,"
+                        " lease_token = NULL WHERE id = ?",
+                        (effect.due_ms, effect.due_ms, item.id),
+                    )
+                elif isinstance(effect, fx.Finish):
+                    _finish(
+                        conn, run, effect.status, effect.output, effect.reason, now_ms
+                    )
+                    status = effect.status
+                else:
+                    self._apply_one(conn, run, item, effect, now_ms)
+            if ack and not retried:
+                conn.execute("DELETE FROM queue WHERE id = ?", (item.id,))
+            return ApplyResult(True, status)
+
+        result = await self._db.write(tx)
+        self._notify("queue")
+        if any(isinstance(e, fx.Emit) for e in effects):
+            self._notify("events")
+        return result
+
+    @staticmethod
+    def _apply_one(
+        conn: sqlite3.Connection,
+        run: Run,
+        item: QueueItem,
+        effect: fx.Effect,
+        now_ms: int,
+    ) -> None:
+        if isinstance(effect, fx.SaveStep):
+            _save_step(conn, run, effect.step_id, effect.memo, now_ms)
+        elif isinstance(effect, fx.MarkParallel):
+            conn.executemany(
+                "INSERT OR IGNORE INTO pending (run_id, step_id, race) VALUES (?, ?, ?)",
+                [(run.id, sid, int(effect.race)) for sid in effect.step_ids],
+            )
+            conn.execute(
+                "UPDATE runs SET disable_immediate = 1 WHERE id = ?", (run.id,)
+            )
+        elif isinstance(effect, fx.PlanStep):
+            done = conn.execute(
+                "SELECT 1 FROM steps WHERE run_id = ? AND step_id = ?",
+                (run.id, effect.step_id),
+            ).fetchone()
+            if done is None:
+                insert_item(
+                    conn,
+                    QueueItem(
+                        id=f"{run.id}:p:{effect.step_id}",
+                        run_id=run.id,
+                        function_id=run.function_id,
+                        kind=ItemKind.CALL,
+                        due_ms=now_ms,
+                        step_id=effect.step_id,
+                        max_attempts=run.max_attempts,
+                    ),
+                )
+        elif isinstance(effect, fx.SleepUntil):
+            insert_item(
+                conn,
+                QueueItem(
+                    id=f"{run.id}:s:{effect.step_id}",
+                    run_id=run.id,
+                    function_id=run.function_id,
+                    kind=ItemKind.SLEEP,
+                    due_ms=max(effect.until_ms, now_ms),
+                    step_id=effect.step_id,
+                    max_attempts=run.max_attempts,
+                ),
+            )
+        elif isinstance(effect, fx.CreatePause):
+            _insert_pause(conn, run, effect.pause, _last_seq(conn))
+        elif isinstance(effect, fx.ExpirePause):
+            pause = _take_pause(conn, effect.pause_id)
+            if pause is not None and pause.kind is not PauseKind.CANCEL:
+                _save_step(
+                    conn, run, pause.step_id, pause.timeout_memo or b"null", now_ms
+                )
+        elif isinstance(effect, fx.Discover):
+            insert_item(conn, _discovery(run, effect.key, now_ms))
+        elif isinstance(effect, fx.SetRequestVersion):
+            conn.execute(
+                "UPDATE runs SET request_version = ? WHERE id = ?",
+                (effect.version, run.id),
+            )
+        elif isinstance(effect, fx.Emit):
+            insert_events(conn, [effect.event])
+        elif isinstance(effect, fx.RecordSpan):
+            s = effect.span
+            conn.execute(
+                "INSERT INTO spans (run_id, step_id, name, op, attempt, started_ms, ended_ms, status, output)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    s.run_id,
+                    s.step_id,
+                    s.name,
+                    s.op,
+                    s.attempt,
+                    s.started_ms,
+                    s.ended_ms,
+                    s.status,
+                    s.output,
+                ),
+            )
+
+    async def cancel(self, cancel: Cancel, now_ms: int) -> Run | None:
+        run = await self._db.write(lambda conn: _cancel(conn, cancel, now_ms))
+        if run is not None:
+            self._notify("events")
+        return run
+
+    async def get_run(self, run_id: str) -> Run | None:
+        return await self._db.read(lambda conn: _get_run(conn, run_id))
+
+    async def runs_for_event(self, internal_id: str) -> list[Run]:
+        def q(conn: sqlite3.Connection) -> list[Run]:
+            rows = conn.execute(
+                f"SELECT {', '.join('r.' + c.strip() for c in _RUN_COLS.split(','))} FROM run_events e"
+                " JOIN runs r ON r.id = e.run_id WHERE e.event_id = ? ORDER BY r.id",
+                (internal_id,),
+            )
+            return [_run(r) for r in rows]
+
+        return await self._db.read(q)
+
+    async def spans(self, run_id: str) -> list[StepSpan]:
+        def q(conn: sqlite3.Connection) -> list[StepSpan]:
+            rows = conn.execute(
+                "SELECT run_id, step_id, name, op, attempt, started_ms, ended_ms, status, output"
+                " FROM spans WHERE run_id = ? ORDER BY id",
+                (run_id,),
+            )
+            return [StepSpan(*r) for r in rows]
+
+        return await self._db.read(q)
+
+    async def pauses_for(
+        self, event_name: str, before_seq: int, now_ms: int
+    ) -> list[Pause]:
+        def q(conn: sqlite3.Connection) -> list[Pause]:
+            rows = conn.execute(
+                f"SELECT {_PAUSE_COLS} FROM pauses WHERE event_name = ? AND after_seq < ?"
+                " AND expires_ms > ? AND kind != 'invoke'",
+                (event_name, before_seq, now_ms),
+            )
+            return [_pause(r) for r in rows]
+
+        return await self._db.read(q)
+
+    async def pause_by_correlation(self, correlation_id: str) -> Pause | None:
+        def q(conn: sqlite3.Connection) -> Pause | None:
+            row = conn.execute(
+                f"SELECT {_PAUSE_COLS} FROM pauses WHERE correlation_id = ?",
+                (correlation_id,),
+            ).fetchone()
+            return _pause(row) if row else None
+
+        return await self._db.read(q)

@@ -1,0 +1,1 @@
+"""JSON shapes on the wire: parsing and validation at the edge."""
