@@ -234,9 +234,11 @@ def create_app(services: Services) -> Starlette:
         Route("/v0/runs/{run_id}/batch", _guard(run_batch), methods=["GET"]),
         Route("/v0/runs/{run_id}/actions", _guard(run_actions), methods=["GET"]),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes, exception_handlers={404: _not_found, 405: _not_allowed}
     )
+    app.state.services = services
+    return app
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
