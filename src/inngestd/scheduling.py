@@ -19,6 +19,7 @@ from inngestd.clock import Clock
 from inngestd.domain.events import FUNCTION_FINISHED, FUNCTION_INVOKED, Event
 from inngestd.domain.expressions import compile_expression
 from inngestd.domain.functions import Function
+from inngestd.domain.patterns import trigger_matches
 from inngestd.domain.queue import ItemKind, QueueItem
 from inngestd.domain.runs import Pause, PauseKind, Run, RunStatus
 from inngestd.execution.finalize import finish_events
@@ -43,8 +44,6 @@ def _matches(expression: str | None, variables: dict[str, Any]) -> bool:
 
 
 def triggered_by(fn: Function, event: Event) -> bool:
-    from inngestd.domain.patterns import trigger_matches
-
     variables = {"event": event.payload}
     return any(
         t.event is not None
@@ -103,7 +102,7 @@ class Scheduler:
         resumes: list[Resume] = []
         cancels: list[Cancel] = []
         if event.name == FUNCTION_INVOKED:
-            self._plan_invoke(event, now, new_runs)
+            await self._plan_invoke(event, now, new_runs, resumes)
         else:
             for fn in self._functions.for_event(event.name):
                 if triggered_by(fn, event):
@@ -122,15 +121,30 @@ class Scheduler:
                 resumes.append(Resume(pause.id, event.to_json()))
         return SchedulePlan(event, new_runs, resumes, cancels)
 
-    def _plan_invoke(self, event: Event, now: int, new_runs: list[NewRun]) -> None:
+    async def _plan_invoke(
+        self, event: Event, now: int, new_runs: list[NewRun], resumes: list[Resume]
+    ) -> None:
         meta = event.data.get("_inngest") or {}
-        fn = self._functions.get(str(meta.get("fn_id", "")))
+        fn_id = str(meta.get("fn_id", ""))
+        correlation = meta.get("correlation_id")
+        fn = self._functions.get(fn_id)
         if fn is not None:
             new_runs.append(
-                self.new_run(
-                    fn, [event], now, key=str(meta.get("correlation_id") or event.id)
-                )
+                self.new_run(fn, [event], now, key=str(correlation or event.id))
             )
+            return
+        # The caller's step fails at once rather than waiting for its timeout.
+        pause = (
+            await self._store.runs.pause_by_correlation(str(correlation))
+            if correlation
+            else None
+        )
+        if pause is not None:
+            error = {
+                "name": "Error",
+                "message": f"could not find function with ID: {fn_id}",
+            }
+            resumes.append(Resume(pause.id, orjson.dumps({"error": error})))
 
     async def _plan_invoke_finished(self, event: Event, resumes: list[Resume]) -> None:
         cid = event.data.get("correlation_id")
