@@ -33,13 +33,9 @@ class Registry:
         async with self._lock:
             result = await self._catalog.sync_app(app, functions, self._clock.now_ms())
             await self._functions.refresh()
-        log.info(
-            "synced app %s (%s): %d function(s)%s",
-            app.id,
-            app.url,
-            len(functions),
-            "" if result.modified else ", unchanged",
-        )
+        # Polling re-syncs every few seconds; only a change is worth an info line.
+        level = logging.INFO if result.modified else logging.DEBUG
+        log.log(level, "synced app %s (%s): %d function(s)", app.id, app.url, len(functions))
         return result
 
     async def sync_url(self, url: str) -> bool:
