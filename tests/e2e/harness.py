@@ -12,6 +12,7 @@ Everything here talks to real processes over real sockets:
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import json
@@ -155,6 +156,14 @@ def ulid_millis(ulid: str) -> int:
 # --------------------------------------------------------------------------- processes
 
 
+@atexit.register
+def _stop_leftovers() -> None:
+    """Safety net: stop every process this harness started that is still alive."""
+    for proc in list(LIVE):
+        with contextlib.suppress(Exception):
+            proc.stop(grace=2)
+
+
 class _Proc:
     name = "process"
 
@@ -223,12 +232,16 @@ class _Proc:
                 )
             return self._ready()
 
-        wait_until(
-            ready,
-            timeout,
-            interval=0.05,
-            message=f"{self.name} :{self.port} to become ready",
-        )
+        try:
+            wait_until(
+                ready,
+                timeout,
+                interval=0.05,
+                message=f"{self.name} :{self.port} to become ready",
+            )
+        except BaseException:
+            self.stop(grace=2)  # never leak a half-started process
+            raise
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM, then SIGKILL after ``grace`` seconds."""

@@ -90,3 +90,35 @@ def test_step_retried_until_success(api: Api, app: AppProcess, k: str) -> None:
     assert time.monotonic() - started >= 1.8, (
         "retries did not wait for the retry interval"
     )
+
+
+def test_chain_makes_one_call_per_step_plus_one(
+    api: Api, app: AppProcess, k: str
+) -> None:
+    """Each discovery call executes the next lone step; the last one returns (4 calls)."""
+    eid = api.send_one("e2e/chain", {"k": k, "n": 1})
+    api.wait_for_run(eid, "Completed")
+    assert app.count(f"chain:call:{k}") == 4, (
+        f"expected 4 SDK calls for a 3-step chain, got {app.count(f'chain:call:{k}')}"
+    )
+
+
+def test_parallel_group_call_count(api: Api, app: AppProcess, k: str) -> None:
+    """Protocol §3.4: discovery -> 3 planned calls -> one discovery when the pending set
+    drains (executes `after` immediately, force-plan reset) -> final call: 6 calls."""
+    eid = api.send_one("e2e/parallel", {"k": k})
+    api.wait_for_run(eid, "Completed")
+    calls = app.count(f"parallel:call:{k}")
+    assert calls == 6, (
+        f"expected 6 SDK calls for 3 parallel steps + 1 step, got {calls}"
+    )
+
+
+def test_runs_execute_concurrently(api: Api, app: AppProcess, k: str) -> None:
+    """Calls for different runs run concurrently: 5 slow runs (2.5s of steps each)."""
+    started = time.monotonic()
+    ids = api.send([{"name": "e2e/slow", "data": {"k": f"{k}-{i}"}} for i in range(5)])
+    for eid in ids:
+        api.wait_for_run(eid, "Completed", timeout=60)
+    elapsed = time.monotonic() - started
+    assert elapsed < 9, f"5 slow runs took {elapsed:.1f}s: runs are not concurrent"

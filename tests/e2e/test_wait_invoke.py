@@ -121,3 +121,38 @@ def test_two_waits_resume_independently(api: Api, app: AppProcess) -> None:
         lambda: resumed(1), 30, interval=0.5, message="second wait to resume"
     )
     assert second["output"]["matched"]["data"]["id"] == f"m-{ks[1]}", fmt(second)
+
+
+def test_invoke_of_a_failing_function_raises_step_error(
+    api: Api, app: AppProcess, k: str
+) -> None:
+    eid = api.send_one("e2e/invoke-err", {"k": k, "mode": "fail"})
+    run = api.wait_for_run(eid, "Completed", timeout=30)
+    out = run["output"]
+    assert out["caught"] is True, (
+        f"invoke of a failing function did not raise: {fmt(run)}"
+    )
+    assert out["name"] == "NonRetriableError", fmt(run)
+    assert out["message"] == f"nope {k}", fmt(run)
+
+
+def test_invoke_timeout_raises_step_error(api: Api, app: AppProcess, k: str) -> None:
+    t0 = time.monotonic()
+    eid = api.send_one("e2e/invoke-err", {"k": k, "mode": "timeout"})
+    run = api.wait_for_run(eid, "Completed", timeout=30)
+    elapsed = time.monotonic() - t0
+    out = run["output"]
+    assert out["caught"] is True, f"invoke timeout did not raise: {fmt(run)}"
+    assert out["name"] == "InngestInvokeTimeoutError", fmt(run)
+    assert elapsed >= 1.9, f"a 2s invoke timeout fired after {elapsed:.2f}s"
+    # The child is still running (it sleeps 60s); cancel it so nothing lingers.
+    child = wait_until(
+        lambda: [
+            e for e in api.events("inngest/function.invoked") if e["data"].get("k") == k
+        ],
+        10,
+        message="the function.invoked event for the child",
+    )
+    for r in api.runs_for_event(child[0]["internal_id"]):
+        if r["status"] == "Running":
+            assert api.cancel(r["run_id"]).status_code == 200

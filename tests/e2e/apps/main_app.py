@@ -45,6 +45,7 @@ def _count(fn: str, step: str, k: str) -> int:
 @client.create_function(fn_id="chain", trigger=inngest.TriggerEvent(event="e2e/chain"))
 async def chain(ctx: inngest.Context) -> dict[str, Any]:
     k = _k(ctx)
+    _count("chain", "call", k)  # one per SDK call (the handler replays on every call)
     base = int(ctx.event.data.get("n", 1))
 
     async def a() -> int:
@@ -72,6 +73,7 @@ async def chain(ctx: inngest.Context) -> dict[str, Any]:
 )
 async def parallel(ctx: inngest.Context) -> dict[str, Any]:
     k = _k(ctx)
+    _count("parallel", "call", k)
 
     def make(i: int) -> Any:
         async def body() -> int:
@@ -286,6 +288,29 @@ async def cancellable(ctx: inngest.Context) -> str:
     return "not cancelled"
 
 
+@client.create_function(
+    fn_id="invoke-err", trigger=inngest.TriggerEvent(event="e2e/invoke-err")
+)
+async def invoke_err(ctx: inngest.Context) -> dict[str, Any]:
+    """Invokes a failing function (mode=fail) or a slow one with a 2s timeout (mode=timeout)
+    and reports the StepError the SDK raised."""
+    k = _k(ctx)
+    mode = ctx.event.data.get("mode")
+    try:
+        if mode == "fail":
+            await ctx.step.invoke("call", function=nonretriable, data={"k": k})
+        else:
+            await ctx.step.invoke(
+                "call",
+                function=cancellable,
+                data={"k": k, "id": f"invoked-{k}"},
+                timeout=datetime.timedelta(seconds=2),
+            )
+    except inngest.StepError as err:
+        return {"caught": True, "name": err.name, "message": err.message}
+    return {"caught": False}
+
+
 # ----------------------------------------------------------------------------- restart
 
 
@@ -364,6 +389,7 @@ FUNCTIONS = [
     wait_fn,
     invoked,
     invoker,
+    invoke_err,
     nonretriable,
     exhaust,
     cancellable,
