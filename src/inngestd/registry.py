@@ -35,7 +35,9 @@ class Registry:
             await self._functions.refresh()
         # Polling re-syncs every few seconds; only a change is worth an info line.
         level = logging.INFO if result.modified else logging.DEBUG
-        log.log(level, "synced app %s (%s): %d function(s)", app.id, app.url, len(functions))
+        log.log(
+            level, "synced app %s (%s): %d function(s)", app.id, app.url, len(functions)
+        )
         return result
 
     async def sync_url(self, url: str) -> bool:

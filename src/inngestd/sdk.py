@@ -153,7 +153,7 @@ def parse_reply(
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             return Failed(raw, status, message=f"invalid opcode response: {exc}")
-        return Ops(ops, version)
+        return Ops(ops, version, no_retry=no_retry, retry_at_ms=retry_at)
     return Failed(
         raw,
         status,

@@ -58,6 +58,9 @@ class Ops:
 
     ops: tuple[Op, ...]
     request_version: int | None = None
+    # Headers that govern a StepError in this reply (TS sends them beside a 206).
+    no_retry: bool = False
+    retry_at_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,10 +165,10 @@ def _ops(ctx: RunContext, item: QueueItem, outcome: Ops, env: Env) -> list[fx.Ef
     ops = [op for op in outcome.ops if op.op not in _LAZY]
     # A retryable step error stops here: nothing is saved and the same call is retried.
     for op in ops:
-        if op.op == Opcode.STEP_ERROR and _can_retry(item, no_retry=False):
+        if op.op == Opcode.STEP_ERROR and _can_retry(item, outcome.no_retry):
             return [
                 *effects,
-                _retry(item, None, env),
+                _retry(item, outcome.retry_at_ms, env),
                 _span(
                     ctx, item, op.label, op.op, _error_memo(op), env, "ERRORED", op.id
                 ),

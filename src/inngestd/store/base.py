@@ -159,7 +159,8 @@ class Queue(Protocol):
         ...
 
     async def extend(self, lease: Lease, now_ms: int, lease_ms: int) -> Lease:
-        """Raises errors.LeaseLost if the lease expired or another worker holds it."""
+        """Raises errors.LeaseLost if another worker holds the item or it is gone. An
+        expired lease that nobody took over can still be extended."""
         ...
 
     async def next_due_ms(self) -> int | None:

@@ -112,7 +112,7 @@ def _event(index: int, raw: Any, internal_id: str, now_ms: int, *, many: bool) -
 
 
 def _ts(ts: Any, now_ms: int, where: str) -> int:
-    if ts is None or ts == 0:
+    if ts is None or (ts == 0 and not isinstance(ts, bool)):
         return now_ms
     if isinstance(ts, float) and ts.is_integer():
         ts = int(ts)

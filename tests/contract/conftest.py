@@ -1,0 +1,163 @@
+"""Contract-suite fixtures: one `store` fixture, parametrised over every backend.
+
+Every test takes `store` and drives it through the Protocols in `inngestd.store.base` only, so
+a new backend (Redis) is added by extending `BACKENDS` and `_open`. Time is a fixed fake
+`NOW`; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inngestd.domain.events import Event, make_event
+from inngestd.domain.queue import ItemKind, Lease, QueueItem
+from inngestd.domain.runs import Pause, PauseKind, Run, RunStatus
+from inngestd.store.base import NewRun, SchedulePlan, Store
+
+BACKENDS = ["sqlite"]
+
+NOW = 1_700_000_000_000
+LEASE_MS = 30_000
+DAY_MS = 24 * 3600 * 1000
+FN_ID = "app-fn"
+APP_ID = "app"
+
+_ids = itertools.count(1)
+
+
+async def _open(backend: str, tmp_path: Path) -> Store:
+    if backend == "sqlite":
+        from inngestd.store.sqlite import open_store
+
+        return await open_store(tmp_path / "data")
+    raise AssertionError(f"unknown backend {backend!r}")
+
+
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await _open(str(request.param), tmp_path)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{next(_ids):06d}"
+
+
+def event(
+    name: str = "app/test",
+    data: dict[str, Any] | None = None,
+    *,
+    internal_id: str | None = None,
+    received_ms: int = NOW,
+    user_id: str | None = None,
+) -> Event:
+    return make_event(
+        internal_id or new_id("ev"),
+        name,
+        data if data is not None else {},
+        received_ms,
+        user_id=user_id,
+    )
+
+
+def new_run(
+    ev: Event,
+    *,
+    run_id: str | None = None,
+    function_id: str = FN_ID,
+    due_ms: int = NOW,
+    key: str | None = None,
+    expires_ms: int = NOW + DAY_MS,
+    max_attempts: int = 3,
+    pauses: list[Pause] | None = None,
+) -> NewRun:
+    rid = run_id or new_id("run")
+    run = Run(
+        id=rid,
+        function_id=function_id,
+        app_id=APP_ID,
+        event_id=ev.internal_id,
+        status=RunStatus.QUEUED,
+        created_ms=NOW,
+        max_attempts=max_attempts,
+    )
+    item = QueueItem(
+        id=f"{rid}:start",
+        run_id=rid,
+        function_id=function_id,
+        kind=ItemKind.CALL,
+        due_ms=due_ms,
+        max_attempts=max_attempts,
+    )
+    return NewRun(
+        run=run,
+        events=[ev],
+        first_item=item,
+        idempotency_key=key or f"{function_id}:{ev.id}",
+        idempotency_expires_ms=expires_ms,
+        pauses=pauses or [],
+    )
+
+
+async def start_run(
+    store: Store, *, now: int = NOW, due_ms: int | None = None, **kwargs: Any
+) -> Run:
+    """Append a triggering event and schedule one run for it; returns the created run."""
+    [ev] = await store.events.append([event(received_ms=now)])
+    created = await store.runs.schedule(
+        [SchedulePlan(ev, new_runs=[new_run(ev, due_ms=due_ms or now, **kwargs)])], now
+    )
+    assert len(created) == 1
+    return created[0]
+
+
+async def lease_all(store: Store, now: int = NOW) -> list[Lease]:
+    return await store.queue.lease(now, 100, LEASE_MS)
+
+
+async def lease_one(
+    store: Store, now: int = NOW, *, run_id: str | None = None
+) -> Lease:
+    """Lease every due item and return the only one (of `run_id`, if given)."""
+    leases = [
+        lease
+        for lease in await lease_all(store, now)
+        if run_id is None or lease.item.run_id == run_id
+    ]
+    assert len(leases) == 1, leases
+    return leases[0]
+
+
+def pause(
+    run: Run,
+    step_id: str,
+    *,
+    kind: PauseKind = PauseKind.WAIT,
+    event_name: str = "app/go",
+    expires_ms: int = NOW + 60_000,
+    expression: str | None = None,
+    correlation_id: str | None = None,
+    trigger: dict[str, Any] | None = None,
+    timeout_memo: bytes | None = b"null",
+) -> Pause:
+    return Pause(
+        id=f"{run.id}:{step_id}",
+        run_id=run.id,
+        step_id=step_id,
+        kind=kind,
+        event_name=event_name,
+        expires_ms=expires_ms,
+        after_seq=0,
+        expression=expression,
+        correlation_id=correlation_id,
+        trigger=trigger,
+        timeout_memo=timeout_memo,
+    )
