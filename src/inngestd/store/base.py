@@ -130,6 +130,13 @@ class RunState(Protocol):
         has ended (a late reply after cancellation is dropped)."""
         ...
 
+    async def apply_run(
+        self, run_id: str, effects: Sequence[Effect], now_ms: int
+    ) -> ApplyResult:
+        """Apply `effects` to an active run without a queue lease (the SDK's checkpoint
+        API reports step results this way). Nothing is applied to an ended run."""
+        ...
+
     async def cancel(self, cancel: Cancel, now_ms: int) -> Run | None:
         """Cancel an active run (status, drop queue items and pauses, emit events).
         Returns the updated run, or None when it was not active."""

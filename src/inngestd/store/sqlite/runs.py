@@ -337,6 +337,38 @@ class SQLiteRunState:
             self._notify("events")
         return result
 
+    async def apply_run(
+        self, run_id: str, effects: Sequence[fx.Effect], now_ms: int
+    ) -> ApplyResult:
+        def tx(conn: sqlite3.Connection) -> ApplyResult:
+            run = _get_run(conn, run_id)
+            if run is None or run.status.is_ended:
+                return ApplyResult(False, run.status if run else None)
+            if run.status is RunStatus.QUEUED:
+                conn.execute(
+                    "UPDATE runs SET status = 'RUNNING', started_ms = ? WHERE id = ?",
+                    (now_ms, run.id),
+                )
+            status = RunStatus.RUNNING
+            item = QueueItem(
+                f"{run.id}:checkpoint", run.id, run.function_id, ItemKind.CALL, now_ms
+            )
+            for effect in effects:
+                if isinstance(effect, fx.Finish):
+                    _finish(
+                        conn, run, effect.status, effect.output, effect.reason, now_ms
+                    )
+                    status = effect.status
+                elif not isinstance(effect, fx.Retry):
+                    self._apply_one(conn, run, item, effect, now_ms)
+            return ApplyResult(True, status)
+
+        result = await self._db.write(tx)
+        self._notify("queue")
+        if any(isinstance(e, fx.Emit) for e in effects):
+            self._notify("events")
+        return result
+
     @staticmethod
     def _apply_one(
         conn: sqlite3.Connection,
