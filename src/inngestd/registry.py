@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from inngestd import errors
 from inngestd.clock import Clock
@@ -19,8 +19,14 @@ log = logging.getLogger("inngestd.registry")
 
 class Registry:
     def __init__(
-        self, catalog: Catalog, functions: FunctionIndex, sdk: HTTPSDK, clock: Clock
+        self,
+        catalog: Catalog,
+        functions: FunctionIndex,
+        sdk: HTTPSDK,
+        clock: Clock,
+        on_change: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        self._on_change = on_change
         self._catalog = catalog
         self._functions = functions
         self._sdk = sdk
@@ -33,6 +39,8 @@ class Registry:
         async with self._lock:
             result = await self._catalog.sync_app(app, functions, self._clock.now_ms())
             await self._functions.refresh()
+            if self._on_change is not None:
+                await self._on_change()
         # Polling re-syncs every few seconds; only a change is worth an info line.
         level = logging.INFO if result.modified else logging.DEBUG
         log.log(

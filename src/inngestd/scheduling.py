@@ -14,22 +14,27 @@ from typing import Any
 
 import orjson
 
-from inngestd import ids
+from inngestd import ids, run_start
 from inngestd.clock import Clock
 from inngestd.domain.events import FUNCTION_FINISHED, FUNCTION_INVOKED, Event
 from inngestd.domain.expressions import compile_expression
+from inngestd.domain.finish import finish_events
 from inngestd.domain.functions import Function
 from inngestd.domain.patterns import trigger_matches
-from inngestd.domain.queue import ItemKind, QueueItem
-from inngestd.domain.runs import Pause, PauseKind, Run, RunStatus
-from inngestd.execution.finalize import finish_events
+from inngestd.domain.runs import PauseKind, Run, RunStatus
 from inngestd.functions import FunctionIndex
-from inngestd.store.base import Cancel, NewRun, Resume, SchedulePlan, Store
+from inngestd.store.base import (
+    BatchEvent,
+    Cancel,
+    DebounceEvent,
+    NewRun,
+    Resume,
+    SchedulePlan,
+    Store,
+)
 
 log = logging.getLogger("inngestd.scheduling")
 
-IDEMPOTENCY_MS = 24 * 3600 * 1000
-CANCEL_DEFAULT_MS = 365 * 24 * 3600 * 1000
 BATCH = 500
 
 
@@ -101,12 +106,14 @@ class Scheduler:
         new_runs: list[NewRun] = []
         resumes: list[Resume] = []
         cancels: list[Cancel] = []
+        debounces: list[DebounceEvent] = []
+        batches: list[BatchEvent] = []
         if event.name == FUNCTION_INVOKED:
             await self._plan_invoke(event, now, new_runs, resumes)
         else:
             for fn in self._functions.for_event(event.name):
                 if triggered_by(fn, event):
-                    new_runs.append(self.new_run(fn, [event], now))
+                    self._plan_start(fn, event, now, new_runs, debounces, batches)
         if event.name == FUNCTION_FINISHED:
             await self._plan_invoke_finished(event, resumes)
         for pause in await self._store.runs.pauses_for(event.name, event.seq, now):
@@ -119,7 +126,42 @@ class Scheduler:
                     cancels.append(cancel)
             else:
                 resumes.append(Resume(pause.id, event.to_json()))
-        return SchedulePlan(event, new_runs, resumes, cancels)
+        return SchedulePlan(event, new_runs, resumes, cancels, debounces, batches)
+
+    def _plan_start(
+        self,
+        fn: Function,
+        event: Event,
+        now: int,
+        new_runs: list[NewRun],
+        debounces: list[DebounceEvent],
+        batches: list[BatchEvent],
+    ) -> None:
+        """A triggered function: batch the event, debounce it, or start a run now."""
+        flow = fn.flow
+        if flow.batch is not None and run_start.batch_applies(fn, event.payload):
+            key = run_start.batch_key(fn, event.payload)
+            batch = flow.batch
+            batches.append(
+                BatchEvent(
+                    key,
+                    fn.id,
+                    event,
+                    batch.max_size,
+                    batch.timeout_ms,
+                    ids.new_ulid(now),
+                )
+            )
+        elif flow.debounce is not None:
+            key = run_start.debounce_key(fn, event.payload)
+            d = flow.debounce
+            debounces.append(
+                DebounceEvent(
+                    key, fn.id, event, d.period_ms, d.timeout_ms, ids.new_ulid(now)
+                )
+            )
+        else:
+            new_runs.append(self.new_run(fn, [event], now))
 
     async def _plan_invoke(
         self, event: Event, now: int, new_runs: list[NewRun], resumes: list[Resume]
@@ -180,48 +222,7 @@ class Scheduler:
     def new_run(
         self, fn: Function, events: list[Event], now: int, *, key: str | None = None
     ) -> NewRun:
-        first = events[0]
-        run_id = ids.new_ulid(now)
-        due = max(now, first.ts) if first.ts > now else now
-        run = Run(
-            id=run_id,
-            function_id=fn.id,
-            app_id=fn.app_id,
-            event_id=first.internal_id,
-            status=RunStatus.QUEUED,
-            created_ms=now,
-            max_attempts=fn.max_attempts,
-        )
-        pauses = [
-            Pause(
-                id=f"{run_id}:cancel:{i}",
-                run_id=run_id,
-                step_id=f"cancel:{i}",
-                kind=PauseKind.CANCEL,
-                event_name=c.event,
-                expires_ms=now + (c.timeout_ms or CANCEL_DEFAULT_MS),
-                after_seq=first.seq,
-                expression=c.if_expr,
-                trigger=first.payload,
-            )
-            for i, c in enumerate(fn.cancel)
-        ]
-        item = QueueItem(
-            id=f"{run_id}:start",
-            run_id=run_id,
-            function_id=fn.id,
-            kind=ItemKind.CALL,
-            due_ms=due,
-            max_attempts=fn.max_attempts,
-        )
-        return NewRun(
-            run=run,
-            events=events,
-            first_item=item,
-            idempotency_key=f"{fn.id}:{key or first.id}",
-            idempotency_expires_ms=now + IDEMPOTENCY_MS,
-            pauses=pauses,
-        )
+        return run_start.new_run(fn, events, now, key=key)
 
     async def cancel_run(
         self, run_id: str, reason: str = "cancelled via API"

@@ -10,6 +10,7 @@ import socket
 
 import uvicorn
 
+from inngestd import cron
 from inngestd.api.app import Services, create_app
 from inngestd.clock import SystemClock
 from inngestd.execution.executor import Executor
@@ -60,7 +61,14 @@ async def serve(settings: Settings) -> None:
     sdk = HTTPSDK()
     functions = FunctionIndex(store.catalog)
     await functions.refresh()
-    registry = Registry(store.catalog, functions, sdk, clock)
+
+    async def functions_changed() -> None:
+        await cron.sync(store.runs, functions, clock)
+
+    await functions_changed()
+    registry = Registry(
+        store.catalog, functions, sdk, clock, on_change=functions_changed
+    )
     scheduler = Scheduler(store, functions, clock)
     retry_ms = (
         int(settings.retry_interval_s * 1000) if settings.retry_interval_s else None

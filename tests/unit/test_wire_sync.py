@@ -14,8 +14,10 @@ from inngestd.wire.sync import parse_register
 
 APP_URL = "http://testserver/api/inngest"
 
-# protocol.md §1.5: a capture of a real Python SDK 0.5.18 registration.
-CAPTURED_PY = b"""
+# protocol.md §1.5: a capture of a real Python SDK 0.5.18 registration, without its
+# batchEvents (the capture combines batching with cancel and singleton, which the real
+# server rejects; see test_the_captured_batching_combination_is_rejected).
+CAPTURED_PY_WITH_BATCH = b"""
 {"appname":"my-app",
  "capabilities":{"connect":"v1","in_band_sync":"v1","trust_probe":"v1"},
  "deploy_type":"ping","framework":"fast_api","sdk":"py:v0.5.18",
@@ -81,6 +83,18 @@ def with_retries(attempts: Any) -> dict[str, Any]:
     fn = function()
     fn["steps"]["step"]["retries"] = {"attempts": attempts}
     return fn
+
+
+CAPTURED_PY = CAPTURED_PY_WITH_BATCH.replace(
+    b'''   "batchEvents":{"maxSize":10,"timeout":"5s","key":"event.data.k"},\n''', b""
+)
+
+
+def test_the_captured_batching_combination_is_rejected() -> None:
+    with pytest.raises(errors.InvalidFunctionConfig) as exc:
+        parse_register(CAPTURED_PY_WITH_BATCH)
+    assert "'my-app-full'" in str(exc.value)
+    assert "batchEvents" in str(exc.value)
 
 
 def test_the_captured_python_payload_parses() -> None:

@@ -11,10 +11,14 @@ from inngestd.domain.runs import Pause, RunStatus, StepSpan
 @dataclass(frozen=True, slots=True)
 class SaveStep:
     """Memoise `memo` for `step_id` (write-once), push it on the stack, drop it from the
-    pending set, and enqueue the next discovery call unless parallel work is still pending."""
+    pending set, and enqueue the next discovery call unless parallel work is still pending.
+
+    `discover=False` (the checkpoint API): only memoise and push; the call that reported
+    the step is still running and continues the function itself."""
 
     step_id: str
     memo: bytes
+    discover: bool = True
 
 
 @dataclass(frozen=True, slots=True)

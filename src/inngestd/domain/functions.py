@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from inngestd.domain.flow_config import FlowConfig
+
 # Inngest's default is 4 retries (5 attempts); the cap is 20 (pkg/consts).
 DEFAULT_RETRIES = 4
 MAX_RETRIES = 20
@@ -42,6 +44,11 @@ class Function:
     retries: int = DEFAULT_RETRIES
     cancel: tuple[CancelOn, ...] = ()
     config: bytes = b"{}"
+    flow: FlowConfig = field(default_factory=FlowConfig)
+
+    @property
+    def crons(self) -> tuple[Trigger, ...]:
+        return tuple(t for t in self.triggers if t.cron)
 
     @property
     def max_attempts(self) -> int:

@@ -9,13 +9,38 @@ DISCOVERY = "step"
 
 
 class ItemKind(StrEnum):
-    CALL = (
-        "call"  # call the app (discovery when step_id is None, else the targeted step)
-    )
-    SLEEP = "sleep"  # a sleep ended: memoise null for step_id
-    PAUSE_TIMEOUT = (
-        "pause_timeout"  # a pause expired: resolve it with its timeout value
-    )
+    # Call the app: a discovery call when step_id is None, else the targeted step.
+    CALL = "call"
+    # A sleep ended: memoise null for step_id.
+    SLEEP = "sleep"
+    # A pause expired: resolve it with its timeout value.
+    PAUSE_TIMEOUT = "pause_timeout"
+    # A debounce period ended: start the run with the last event.
+    DEBOUNCE = "debounce"
+    # A batch is full or timed out: start the run with its events.
+    BATCH = "batch"
+    # A start or finish timeout may cancel the run.
+    TIMEOUT = "timeout"
+    # A cron schedule is due: start the run and queue the next tick.
+    CRON = "cron"
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A concurrency slot key and how many items (or runs) may hold it at once."""
+
+    key: str
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleSpec:
+    """Throttle of run starts: GCRA state lives under `key`."""
+
+    key: str
+    limit: int
+    period_ms: int
+    burst: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +54,13 @@ class QueueItem:
     attempt: int = 0
     max_attempts: int = 1
     pause_id: str | None = None
+    # Flow control checked when the item is leased (calls only).
+    concurrency: tuple[Limit, ...] = ()
+    run_limit: Limit | None = None
+    throttle: ThrottleSpec | None = None
+    priority_ms: int = 0
+    # What a non-call item acts on (debounce/batch id, timeout kind, cron expression).
+    ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from inngestd.domain.queue import Limit
+
 
 class RunStatus(StrEnum):
     QUEUED = "QUEUED"
@@ -26,6 +28,41 @@ _ENDED = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
+class RunFlow:
+    """Flow-control facts fixed when the run is created (keys evaluated once per run)."""
+
+    concurrency: tuple[Limit, ...] = ()
+    run_limit: Limit | None = None
+    priority_ms: int = 0
+    finish_timeout_ms: int | None = None
+    singleton_key: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "c": [[lim.key, lim.limit] for lim in self.concurrency],
+            "r": [self.run_limit.key, self.run_limit.limit] if self.run_limit else None,
+            "p": self.priority_ms,
+            "f": self.finish_timeout_ms,
+            "s": self.singleton_key,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any] | None) -> RunFlow:
+        if not raw:
+            return cls()
+        run_limit = raw.get("r")
+        return cls(
+            concurrency=tuple(Limit(str(k), int(n)) for k, n in raw.get("c") or ()),
+            run_limit=Limit(str(run_limit[0]), int(run_limit[1]))
+            if run_limit
+            else None,
+            priority_ms=int(raw.get("p") or 0),
+            finish_timeout_ms=raw.get("f"),
+            singleton_key=raw.get("s"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Run:
     id: str
     function_id: str
@@ -40,6 +77,7 @@ class Run:
     disable_immediate: bool = False
     reason: str | None = None
     max_attempts: int = 1
+    flow: RunFlow = field(default_factory=RunFlow)
 
 
 @dataclass(frozen=True, slots=True)

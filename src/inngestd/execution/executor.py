@@ -12,6 +12,7 @@ from inngestd.clock import Clock
 from inngestd.domain import effects as fx
 from inngestd.domain.queue import DISCOVERY, ItemKind, Lease
 from inngestd.domain.runs import StepSpan
+from inngestd.execution import starts
 from inngestd.execution.handlers import Env, fail_run, handle
 from inngestd.execution.request import build_body, build_headers
 from inngestd.functions import FunctionIndex
@@ -75,7 +76,10 @@ class Executor:
         if item.kind is ItemKind.PAUSE_TIMEOUT and item.pause_id is not None:
             await self._store.runs.apply(lease, [fx.ExpirePause(item.pause_id)], now)
             return
-        await self._call(lease)
+        if item.kind is ItemKind.CALL:
+            await self._call(lease)
+            return
+        await starts.execute(lease, self._store, self._functions, now)
 
     async def _call(self, lease: Lease) -> None:
         item = lease.item

@@ -13,10 +13,10 @@ from inngestd.domain import effects as fx
 from inngestd.domain.durations import parse_duration, resolve_until
 from inngestd.domain.events import FUNCTION_FINISHED, FUNCTION_INVOKED, make_event
 from inngestd.domain.expressions import compile_expression
+from inngestd.domain.finish import finish_events, standard_error
 from inngestd.domain.ops import CallOutcome, Completed, Failed, Op, Opcode, Ops
 from inngestd.domain.queue import QueueItem
 from inngestd.domain.runs import Pause, PauseKind, RunContext, RunStatus, StepSpan
-from inngestd.execution.finalize import finish_events, standard_error
 from inngestd.flow.backoff import retry_delay_ms
 
 # Sleeps and waits may last at most 366 days (Inngest's MaxSleepDuration).

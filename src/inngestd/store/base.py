@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from inngestd.domain.effects import Effect
 from inngestd.domain.events import Event
@@ -65,8 +65,31 @@ class EventLog(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class RateGate:
+    """A rate limit checked (GCRA) when the run is created; over the limit, the run is
+    recorded as SKIPPED with `reason`."""
+
+    key: str
+    limit: int
+    period_ms: int
+    reason: str = "RateLimited"
+
+
+@dataclass(frozen=True, slots=True)
+class SingletonGate:
+    """At most one active run per `key`: `skip` records the new run as SKIPPED, `cancel`
+    cancels the active one (emitting its finish events) and starts the new one."""
+
+    key: str
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
 class NewRun:
-    """A run to create for an event, unless `idempotency_key` was claimed within 24 h."""
+    """A run to create for an event, unless `idempotency_key` was claimed within 24 h.
+
+    The gates are checked atomically with the creation, in this order: idempotency,
+    rate limit, singleton."""
 
     run: Run
     events: list[Event]
@@ -74,6 +97,58 @@ class NewRun:
     idempotency_key: str
     idempotency_expires_ms: int
     pauses: list[Pause] = field(default_factory=list)
+    rate: RateGate | None = None
+    singleton: SingletonGate | None = None
+    start_timeout_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DebounceEvent:
+    """Debounce `event` for `function_id` under `key`: the last event wins, the run starts
+    `period` after the last event (at most `timeout` after the first)."""
+
+    key: str
+    function_id: str
+    event: Event
+    period_ms: int
+    timeout_ms: int | None
+    new_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class BatchEvent:
+    """Append `event` to the open batch of `function_id` under `key`."""
+
+    key: str
+    function_id: str
+    event: Event
+    max_size: int
+    timeout_ms: int
+    new_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingStart:
+    """What a debounce or batch item would start now: read, then fired atomically."""
+
+    key: str
+    id: str
+    event_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Fire:
+    """Start a run from a debounce, a batch or a cron tick, consuming what it came from.
+
+    `consumes` names the debounce or batch (as read); if it changed since, nothing is
+    created and the item is retried. `events` are appended (a cron tick's timer event),
+    `next_items` enqueued (the next cron tick)."""
+
+    new_run: NewRun | None
+    consumes: PendingStart | None = None
+    kind: str = ""
+    events: list[Event] = field(default_factory=list)
+    next_items: list[QueueItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +176,8 @@ class SchedulePlan:
     new_runs: list[NewRun] = field(default_factory=list)
     resumes: list[Resume] = field(default_factory=list)
     cancels: list[Cancel] = field(default_factory=list)
+    debounces: list[DebounceEvent] = field(default_factory=list)
+    batches: list[BatchEvent] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +212,22 @@ class RunState(Protocol):
     ) -> ApplyResult:
         """Apply `effects` to an active run without a queue lease (the SDK's checkpoint
         API reports step results this way). Nothing is applied to an ended run."""
+        ...
+
+    async def pending_start(self, kind: str, key: str) -> PendingStart | None:
+        """The debounce (`kind` "debounce") or open batch ("batch") stored under `key`."""
+        ...
+
+    async def fire(self, lease: Lease, fire: Fire, now_ms: int) -> bool:
+        """Atomically start `fire.new_run`, consume its debounce or batch, append its
+        events, enqueue `next_items`, and ack the lease. Returns False (and retries the
+        item soon) when the debounce or batch changed since it was read."""
+        ...
+
+    async def sync_crons(self, items: Sequence[QueueItem]) -> None:
+        """Make `items` the pending cron ticks of all functions. A tick already pending for
+        the same function and schedule (`ref` ends with "|<cron>") is kept as it is, so a
+        restart or re-sync never fires a schedule twice; other ticks are dropped."""
         ...
 
     async def cancel(self, cancel: Cancel, now_ms: int) -> Run | None:
@@ -176,6 +269,98 @@ class Queue(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class RunFilter:
+    """Which runs to list. Empty collections mean "any"; times bound `created_ms`
+    (`after_ms` inclusive, `before_ms` exclusive)."""
+
+    statuses: frozenset[RunStatus] = frozenset()
+    function_ids: frozenset[str] = frozenset()
+    app_ids: frozenset[str] = frozenset()
+    after_ms: int | None = None
+    before_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """A run as listings show it, with the names a page needs (no extra lookups)."""
+
+    run: Run
+    function_name: str | None
+    event_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunPage:
+    """One page, newest first; `cursor` fetches the next page (None: this is the last).
+    `row_cursors[i]` continues after `rows[i]` (GraphQL edges carry one each)."""
+
+    rows: list[RunRow]
+    cursor: str | None
+    row_cursors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSpan:
+    """One recorded step attempt. `output_id` names its output for `span_output`;
+    `step_done` says the step's memo exists (a sleep or wait has finished)."""
+
+    output_id: str
+    step_id: str
+    name: str
+    op: str
+    attempt: int
+    started_ms: int
+    ended_ms: int
+    status: str
+    step_done: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RunTrace:
+    run: RunRow
+    events: list[dict[str, Any]]
+    spans: list[TraceSpan]
+
+
+@dataclass(frozen=True, slots=True)
+class RunJob:
+    """A queue item of a run, and whether a worker holds it now."""
+
+    item: QueueItem
+    leased: bool
+
+
+class History(Protocol):
+    """The read side of runs: listing, counting, traces. Listing is keyset-paginated and
+    answered by one indexed query per page, however many runs the store holds."""
+
+    async def list_runs(
+        self, filter: RunFilter, *, cursor: str | None = None, limit: int = 50
+    ) -> RunPage:
+        """Runs matching `filter`, newest first (by `created_ms`, then id). Raises
+        errors.InvalidInput for a cursor this method did not produce."""
+        ...
+
+    async def count_runs(self, filter: RunFilter) -> int: ...
+
+    async def get_run(self, run_id: str) -> RunRow | None: ...
+
+    async def run_trace(self, run_id: str) -> RunTrace | None:
+        """The run, its trigger events and its spans in the order they were recorded."""
+        ...
+
+    async def span_output(self, output_id: str) -> bytes | None:
+        """The memo (`{"data": ...}` or `{"error": ...}`) of a span, falling back to the
+        step's memo for spans recorded before their step finished (sleep, wait, invoke).
+        None when the id is unknown or there is no output."""
+        ...
+
+    async def run_jobs(self, run_id: str) -> list[RunJob]:
+        """The run's queue items, earliest due first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class Store:
     """One implementation of each seam, picked by the composition root."""
 
@@ -187,3 +372,4 @@ class Store:
     # Called (in the event loop) after work was committed that a worker or the scheduler
     # should look at now rather than at its next poll.
     subscribe: Callable[[Callable[[str], None]], None]
+    history: History

@@ -14,6 +14,7 @@ import orjson
 from inngestd import errors
 from inngestd.domain.durations import parse_duration
 from inngestd.domain.expressions import compile_expression
+from inngestd.domain.flow_config import parse_flow_config
 from inngestd.domain.functions import (
     MAX_CANCEL,
     MAX_RETRIES,
@@ -23,6 +24,7 @@ from inngestd.domain.functions import (
     Function,
     Trigger,
 )
+from inngestd.flow.cron import validate_cron
 
 MAX_TRIGGER_NAME = 255
 
@@ -105,7 +107,7 @@ def parse_function(app_id: str, index: int, raw: Any) -> Function:
     triggers = _triggers(ctx, raw.get("triggers"))
     url, retries = _step(ctx, raw.get("steps"))
     cancel = _cancel(ctx, raw.get("cancel"))
-    _check_expressions(ctx, raw)
+    flow = parse_flow_config(fid, raw)
     return Function(
         id=fid,
         app_id=app_id,
@@ -115,6 +117,7 @@ def parse_function(app_id: str, index: int, raw: Any) -> Function:
         retries=retries,
         cancel=cancel,
         config=orjson.dumps(raw),
+        flow=flow,
     )
 
 
@@ -170,6 +173,10 @@ def _triggers(ctx: _Fn, raw: Any) -> tuple[Trigger, ...]:
         elif cron is not None:
             if not isinstance(cron, str) or not cron.strip():
                 raise ctx.fail(f"{field}.cron", "must be a non-empty cron expression")
+            try:
+                validate_cron(cron)
+            except ValueError as exc:
+                raise ctx.fail(f"{field}.cron", str(exc)) from None
             jitter = t.get("jitter")
             _duration_ms(ctx, f"{field}.jitter", jitter)
             out.append(
@@ -239,33 +246,3 @@ def _cancel(ctx: _Fn, raw: Any) -> tuple[CancelOn, ...]:
             )
         )
     return tuple(out)
-
-
-def _check_expressions(ctx: _Fn, raw: dict[str, Any]) -> None:
-    """Compile every flow-control expression so a typo fails the sync, not a run."""
-    for field in ("concurrency",):
-        value = raw.get(field)
-        items = (
-            value
-            if isinstance(value, list)
-            else [value]
-            if isinstance(value, dict)
-            else []
-        )
-        for i, c in enumerate(items):
-            if isinstance(c, dict):
-                _expr(ctx, f"{field}[{i}].key", c.get("key"))
-    for field, key in (
-        ("throttle", "key"),
-        ("rateLimit", "key"),
-        ("debounce", "key"),
-        ("batchEvents", "key"),
-        ("batchEvents", "if"),
-        ("priority", "run"),
-        ("singleton", "key"),
-    ):
-        value = raw.get(field)
-        if isinstance(value, dict):
-            _expr(ctx, f"{field}.{key}", value.get(key))
-    if raw.get("idempotency") is not None:
-        _expr(ctx, "idempotency", raw.get("idempotency"))

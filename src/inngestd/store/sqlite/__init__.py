@@ -12,6 +12,7 @@ from inngestd.store.base import Store
 from inngestd.store.sqlite.catalog import SQLiteCatalog
 from inngestd.store.sqlite.db import Database
 from inngestd.store.sqlite.events import SQLiteEventLog
+from inngestd.store.sqlite.history import SQLiteHistory
 from inngestd.store.sqlite.queue import SQLiteQueue
 from inngestd.store.sqlite.runs import SQLiteRunState
 
@@ -56,6 +57,7 @@ async def open_store(data_dir: Path) -> Store:
         queue=queue,
         close=close,
         subscribe=listeners.append,
+        history=SQLiteHistory(db),
     )
 
 

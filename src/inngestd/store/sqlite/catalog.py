@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 
 from inngestd import ids
+from inngestd.domain.flow_config import from_json as flow_from_json
+from inngestd.domain.flow_config import to_json as flow_to_json
 from inngestd.domain.functions import (
     App,
     Function,
@@ -35,6 +37,7 @@ def _function(row: Any) -> Function:
         retries=int(retries),
         cancel=cancel_from_json(cfg.get("cancel", [])),
         config=orjson.dumps(cfg.get("raw", {})),
+        flow=flow_from_json(cfg.get("flow") or {}),
     )
 
 
@@ -43,6 +46,7 @@ def _config_record(fn: Function) -> bytes:
         {
             "triggers": triggers_to_json(fn.triggers),
             "cancel": cancel_to_json(fn.cancel),
+            "flow": flow_to_json(fn.flow),
             "raw": orjson.Fragment(fn.config),
         }
     )

@@ -4,21 +4,40 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
 
+from inngestd import ids
 from inngestd.domain import effects as fx
+from inngestd.domain.finish import finish_events
 from inngestd.domain.queue import ItemKind, Lease, QueueItem
-from inngestd.domain.runs import Pause, PauseKind, Run, RunContext, RunStatus, StepSpan
-from inngestd.store.base import ApplyResult, Cancel, NewRun, SchedulePlan
+from inngestd.domain.runs import (
+    Pause,
+    PauseKind,
+    Run,
+    RunContext,
+    RunFlow,
+    RunStatus,
+    StepSpan,
+)
+from inngestd.store.base import (
+    ApplyResult,
+    Cancel,
+    Fire,
+    NewRun,
+    PendingStart,
+    SchedulePlan,
+)
+from inngestd.store.sqlite import flow_tx
 from inngestd.store.sqlite.db import Database
 from inngestd.store.sqlite.events import insert_events
-from inngestd.store.sqlite.queue import insert_item
+from inngestd.store.sqlite.queue import held_keys, insert_item, release_keys
 
 _RUN_COLS = (
     "id, function_id, app_id, event_id, status, created_ms, started_ms, ended_ms, output,"
-    " request_version, disable_immediate, reason, max_attempts"
+    " request_version, disable_immediate, reason, max_attempts, flow"
 )
 _PAUSE_COLS = (
     "id, run_id, step_id, kind, event_name, expires_ms, after_seq, expression, correlation_id,"
@@ -42,6 +61,7 @@ def _run(row: Any) -> Run:
         disable_immediate=bool(row[10]),
         reason=row[11],
         max_attempts=int(row[12]),
+        flow=RunFlow.from_json(orjson.loads(row[13]) if row[13] else None),
     )
 
 
@@ -69,21 +89,38 @@ def _get_run(conn: sqlite3.Connection, run_id: str) -> Run | None:
     return _run(row) if row else None
 
 
-def _discovery(run: Run, key: str, now_ms: int) -> QueueItem:
+def call_item(
+    run: Run, item_id: str, due_ms: int, step_id: str | None = None
+) -> QueueItem:
+    """A call for `run`, carrying the run's concurrency keys and priority."""
     return QueueItem(
-        id=f"{run.id}:d:{key}",
+        id=item_id,
         run_id=run.id,
         function_id=run.function_id,
         kind=ItemKind.CALL,
-        due_ms=now_ms,
+        due_ms=due_ms,
+        step_id=step_id,
         max_attempts=run.max_attempts,
+        concurrency=run.flow.concurrency,
+        priority_ms=run.flow.priority_ms,
     )
 
 
+def _discovery(run: Run, key: str, now_ms: int) -> QueueItem:
+    return call_item(run, f"{run.id}:d:{key}", now_ms)
+
+
 def _save_step(
-    conn: sqlite3.Connection, run: Run, step_id: str, memo: bytes, now_ms: int
+    conn: sqlite3.Connection,
+    run: Run,
+    step_id: str,
+    memo: bytes,
+    now_ms: int,
+    *,
+    discover: bool = True,
 ) -> None:
-    """Write-once memo, stack push, pending drain, and the discovery that follows."""
+    """Write-once memo, stack push, pending drain, and the discovery that follows
+    (`discover=False`: memo and stack only, for checkpointed steps)."""
     inserted = conn.execute(
         "INSERT INTO steps (run_id, step_id, position, memo)"
         " SELECT ?, ?, stack_len, ? FROM runs WHERE id = ? ON CONFLICT DO NOTHING",
@@ -93,6 +130,8 @@ def _save_step(
         conn.execute(
             "UPDATE runs SET stack_len = stack_len + 1 WHERE id = ?", (run.id,)
         )
+    if not discover:
+        return
     pending = conn.execute(
         "DELETE FROM pending WHERE run_id = ? AND step_id = ? RETURNING race",
         (run.id, step_id),
@@ -105,7 +144,7 @@ def _save_step(
     if remaining == 0:
         conn.execute("UPDATE runs SET disable_immediate = 0 WHERE id = ?", (run.id,))
     if remaining == 0 or (pending is not None and pending[0]):
-        insert_item(conn, _discovery(run, step_id, now_ms))
+        insert_item(conn, _discovery(run, step_id, now_ms), now_ms)
 
 
 def _last_seq(conn: sqlite3.Connection) -> int:
@@ -175,6 +214,12 @@ def _finish(
     conn.execute("DELETE FROM queue WHERE run_id = ?", (run.id,))
     conn.execute("DELETE FROM pauses WHERE run_id = ?", (run.id,))
     conn.execute("DELETE FROM pending WHERE run_id = ?", (run.id,))
+    conn.execute("DELETE FROM slots WHERE run_id = ?", (run.id,))
+    conn.execute("DELETE FROM singletons WHERE run_id = ?", (run.id,))
+    keys = [lim.key for lim in run.flow.concurrency]
+    if run.flow.run_limit is not None:
+        keys.append(run.flow.run_limit.key)
+    release_keys(conn, keys)
 
 
 def _cancel(conn: sqlite3.Connection, cancel: Cancel, now_ms: int) -> Run | None:
@@ -187,6 +232,8 @@ def _cancel(conn: sqlite3.Connection, cancel: Cancel, now_ms: int) -> Run | None
 
 
 def _create_run(conn: sqlite3.Connection, new: NewRun, now_ms: int) -> Run | None:
+    """Create the run unless a gate stops it; a rate-limited or singleton-skipped run is
+    stored as SKIPPED so users can see why nothing ran."""
     row = conn.execute(
         "SELECT expires_ms FROM idempotency WHERE key = ?", (new.idempotency_key,)
     ).fetchone()
@@ -197,28 +244,116 @@ def _create_run(conn: sqlite3.Connection, new: NewRun, now_ms: int) -> Run | Non
         (new.idempotency_key, new.run.id, new.idempotency_expires_ms),
     )
     run = new.run
+    skip = flow_tx.rate_limited(conn, new.rate, now_ms)
+    if skip is None and new.singleton is not None:
+        skip = flow_tx.claim_singleton(
+            conn, new.singleton, run.id, now_ms, _cancel_for_singleton
+        )
+    _insert_run(conn, new, RunStatus.SKIPPED if skip else run.status, skip, now_ms)
+    if skip:
+        return replace(run, status=RunStatus.SKIPPED, reason=skip, ended_ms=now_ms)
+    insert_item(conn, new.first_item, now_ms)
+    for pause in new.pauses:
+        _insert_pause(conn, run, pause, pause.after_seq)
+    if new.start_timeout_ms:
+        insert_item(
+            conn,
+            QueueItem(
+                id=f"{run.id}:timeout:start",
+                run_id=run.id,
+                function_id=run.function_id,
+                kind=ItemKind.TIMEOUT,
+                due_ms=max(now_ms, new.first_item.due_ms) + new.start_timeout_ms,
+                ref="start",
+            ),
+        )
+    return run
+
+
+def _insert_run(
+    conn: sqlite3.Connection,
+    new: NewRun,
+    status: RunStatus,
+    reason: str | None,
+    now_ms: int,
+) -> None:
+    run = new.run
     conn.execute(
-        "INSERT INTO runs (id, function_id, app_id, event_id, events, status, created_ms, max_attempts)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO runs (id, function_id, app_id, event_id, events, status, created_ms,"
+        " max_attempts, flow, reason, ended_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             run.id,
             run.function_id,
             run.app_id,
             run.event_id,
             orjson.dumps([e.payload for e in new.events]),
-            run.status.value,
+            status.value,
             run.created_ms,
             run.max_attempts,
+            orjson.dumps(run.flow.to_json()),
+            reason,
+            now_ms if status.is_ended else None,
         ),
     )
     conn.executemany(
         "INSERT OR IGNORE INTO run_events (event_id, run_id) VALUES (?, ?)",
         [(e.internal_id, run.id) for e in new.events],
     )
-    insert_item(conn, new.first_item)
-    for pause in new.pauses:
-        _insert_pause(conn, run, pause, pause.after_seq)
-    return run
+
+
+def _load_ctx(conn: sqlite3.Connection, run_id: str) -> RunContext | None:
+    row = conn.execute(
+        f"SELECT {_RUN_COLS}, events FROM runs WHERE id = ?", (run_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    steps: dict[str, bytes] = {}
+    stack: list[str] = []
+    for step_id, memo in conn.execute(
+        "SELECT step_id, memo FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
+    ):
+        steps[step_id] = memo
+        stack.append(step_id)
+    pending = frozenset(
+        r[0]
+        for r in conn.execute("SELECT step_id FROM pending WHERE run_id = ?", (run_id,))
+    )
+    return RunContext(_run(row), orjson.loads(row[-1]), steps, stack, pending)
+
+
+def _cancel_for_singleton(conn: sqlite3.Connection, run_id: str, now_ms: int) -> None:
+    """Singleton `cancel` mode: end the active run as the Go server does, with its events."""
+    ctx = _load_ctx(conn, run_id)
+    if ctx is None or ctx.run.status.is_ended:
+        return
+    events = finish_events(
+        ctx,
+        RunStatus.CANCELLED,
+        output=None,
+        error={
+            "error": "function cancelled",
+            "name": "Error",
+            "message": "cancelled by a newer singleton run",
+        },
+        now_ms=now_ms,
+        new_id=lambda: ids.new_ulid(now_ms),
+    )
+    _cancel(conn, Cancel(run_id, events, "Singleton"), now_ms)
+
+
+def _start_finish_timeout(conn: sqlite3.Connection, run: Run, now_ms: int) -> None:
+    if run.flow.finish_timeout_ms:
+        insert_item(
+            conn,
+            QueueItem(
+                id=f"{run.id}:timeout:finish",
+                run_id=run.id,
+                function_id=run.function_id,
+                kind=ItemKind.TIMEOUT,
+                due_ms=now_ms + run.flow.finish_timeout_ms,
+                ref="finish",
+            ),
+        )
 
 
 def _resume(conn: sqlite3.Connection, pause_id: str, memo: bytes, now_ms: int) -> None:
@@ -248,6 +383,10 @@ class SQLiteRunState:
                     _resume(conn, resume.pause_id, resume.memo, now_ms)
                 for cancel in plan.cancels:
                     _cancel(conn, cancel, now_ms)
+                for d in plan.debounces:
+                    flow_tx.debounce_event(conn, d, now_ms)
+                for b in plan.batches:
+                    flow_tx.batch_event(conn, b, now_ms)
                 conn.execute(
                     "UPDATE events SET scheduled = 1 WHERE internal_id = ?",
                     (plan.event.internal_id,),
@@ -261,29 +400,7 @@ class SQLiteRunState:
         return created
 
     async def load(self, run_id: str) -> RunContext | None:
-        def q(conn: sqlite3.Connection) -> RunContext | None:
-            row = conn.execute(
-                f"SELECT {_RUN_COLS}, events FROM runs WHERE id = ?", (run_id,)
-            ).fetchone()
-            if row is None:
-                return None
-            steps: dict[str, bytes] = {}
-            stack: list[str] = []
-            for step_id, memo in conn.execute(
-                "SELECT step_id, memo FROM steps WHERE run_id = ? ORDER BY position",
-                (run_id,),
-            ):
-                steps[step_id] = memo
-                stack.append(step_id)
-            pending = frozenset(
-                r[0]
-                for r in conn.execute(
-                    "SELECT step_id FROM pending WHERE run_id = ?", (run_id,)
-                )
-            )
-            return RunContext(_run(row), orjson.loads(row[-1]), steps, stack, pending)
-
-        return await self._db.read(q)
+        return await self._db.read(lambda conn: _load_ctx(conn, run_id))
 
     async def apply(
         self,
@@ -304,12 +421,14 @@ class SQLiteRunState:
             run = _get_run(conn, item.run_id)
             if run is None or run.status.is_ended:
                 conn.execute("DELETE FROM queue WHERE id = ?", (item.id,))
+                release_keys(conn, held_keys(item))
                 return ApplyResult(False, run.status if run else None)
             if run.status is RunStatus.QUEUED:
                 conn.execute(
                     "UPDATE runs SET status = 'RUNNING', started_ms = ? WHERE id = ?",
                     (now_ms, run.id),
                 )
+                _start_finish_timeout(conn, run, now_ms)
             retried = False
             status = RunStatus.RUNNING
             for effect in effects:
@@ -329,6 +448,7 @@ class SQLiteRunState:
                     self._apply_one(conn, run, item, effect, now_ms)
             if ack and not retried:
                 conn.execute("DELETE FROM queue WHERE id = ?", (item.id,))
+            release_keys(conn, held_keys(item))
             return ApplyResult(True, status)
 
         result = await self._db.write(tx)
@@ -378,7 +498,14 @@ class SQLiteRunState:
         now_ms: int,
     ) -> None:
         if isinstance(effect, fx.SaveStep):
-            _save_step(conn, run, effect.step_id, effect.memo, now_ms)
+            _save_step(
+                conn,
+                run,
+                effect.step_id,
+                effect.memo,
+                now_ms,
+                discover=effect.discover,
+            )
         elif isinstance(effect, fx.MarkParallel):
             conn.executemany(
                 "INSERT OR IGNORE INTO pending (run_id, step_id, race) VALUES (?, ?, ?)",
@@ -393,17 +520,9 @@ class SQLiteRunState:
                 (run.id, effect.step_id),
             ).fetchone()
             if done is None:
+                item_id = f"{run.id}:p:{effect.step_id}"
                 insert_item(
-                    conn,
-                    QueueItem(
-                        id=f"{run.id}:p:{effect.step_id}",
-                        run_id=run.id,
-                        function_id=run.function_id,
-                        kind=ItemKind.CALL,
-                        due_ms=now_ms,
-                        step_id=effect.step_id,
-                        max_attempts=run.max_attempts,
-                    ),
+                    conn, call_item(run, item_id, now_ms, effect.step_id), now_ms
                 )
         elif isinstance(effect, fx.SleepUntil):
             insert_item(
@@ -427,7 +546,7 @@ class SQLiteRunState:
                     conn, run, pause.step_id, pause.timeout_memo or b"null", now_ms
                 )
         elif isinstance(effect, fx.Discover):
-            insert_item(conn, _discovery(run, effect.key, now_ms))
+            insert_item(conn, _discovery(run, effect.key, now_ms), now_ms)
         elif isinstance(effect, fx.SetRequestVersion):
             conn.execute(
                 "UPDATE runs SET request_version = ? WHERE id = ?",
@@ -452,6 +571,45 @@ class SQLiteRunState:
                     s.output,
                 ),
             )
+
+    async def pending_start(self, kind: str, key: str) -> PendingStart | None:
+        return await self._db.read(lambda conn: flow_tx.pending_start(conn, kind, key))
+
+    async def fire(self, lease: Lease, fire: Fire, now_ms: int) -> bool:
+        item = lease.item
+
+        def tx(conn: sqlite3.Connection) -> bool:
+            held = conn.execute(
+                "SELECT lease_token FROM queue WHERE id = ?", (item.id,)
+            ).fetchone()
+            if held is None or held[0] != lease.token:
+                return False
+            if fire.consumes is not None and not flow_tx.consume(
+                conn, fire.kind, fire.consumes
+            ):
+                # Changed since it was read: look again right away (or at its new time).
+                conn.execute(
+                    "UPDATE queue SET available_ms = MAX(due_ms, ?), lease_token = NULL WHERE id = ?",
+                    (now_ms, item.id),
+                )
+                return False
+            conn.execute("DELETE FROM queue WHERE id = ?", (item.id,))
+            insert_events(conn, fire.events)
+            if fire.new_run is not None:
+                _create_run(conn, fire.new_run, now_ms)
+            for nxt in fire.next_items:
+                insert_item(conn, nxt, now_ms)
+            return True
+
+        fired = await self._db.write(tx)
+        self._notify("queue")
+        if fire.events:
+            self._notify("events")
+        return fired
+
+    async def sync_crons(self, items: Sequence[QueueItem]) -> None:
+        await self._db.write(lambda conn: flow_tx.sync_crons(conn, items))
+        self._notify("queue")
 
     async def cancel(self, cancel: Cancel, now_ms: int) -> Run | None:
         run = await self._db.write(lambda conn: _cancel(conn, cancel, now_ms))

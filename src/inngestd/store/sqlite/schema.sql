@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS runs (
   request_version INTEGER NOT NULL DEFAULT -1,
   disable_immediate INTEGER NOT NULL DEFAULT 0,
   stack_len INTEGER NOT NULL DEFAULT 0,
+  flow BLOB,
   max_attempts INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS runs_function ON runs(function_id, created_ms);
@@ -73,15 +74,68 @@ CREATE TABLE IF NOT EXISTS queue (
   kind TEXT NOT NULL,
   step_id TEXT,
   pause_id TEXT,
+  ref TEXT,
   attempt INTEGER NOT NULL DEFAULT 0,
   max_attempts INTEGER NOT NULL DEFAULT 1,
   due_ms INTEGER NOT NULL,
-  -- due_ms while free, the lease expiry while leased: one index answers "what can I take".
+  -- the order items are taken in: due time, pulled earlier by priority
+  score_ms INTEGER NOT NULL,
+  -- score_ms while free, the lease expiry while leased, later while blocked by a limit:
+  -- one index answers "what can I take now".
   available_ms INTEGER NOT NULL,
-  lease_token TEXT
+  lease_token TEXT,
+  ck1 TEXT, cl1 INTEGER, ck2 TEXT, cl2 INTEGER,
+  rk TEXT, rl INTEGER,
+  throttle TEXT,
+  priority_ms INTEGER NOT NULL DEFAULT 0,
+  blocked_key TEXT
 );
 CREATE INDEX IF NOT EXISTS queue_available ON queue(available_ms);
 CREATE INDEX IF NOT EXISTS queue_run ON queue(run_id);
+CREATE INDEX IF NOT EXISTS queue_ck1 ON queue(ck1) WHERE ck1 IS NOT NULL AND lease_token IS NOT NULL;
+CREATE INDEX IF NOT EXISTS queue_ck2 ON queue(ck2) WHERE ck2 IS NOT NULL AND lease_token IS NOT NULL;
+CREATE INDEX IF NOT EXISTS queue_blocked ON queue(blocked_key) WHERE blocked_key IS NOT NULL;
+-- Run-level concurrency: a run holds its slot from its first lease to its end.
+CREATE TABLE IF NOT EXISTS slots (
+  key TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  PRIMARY KEY (key, run_id)
+);
+CREATE INDEX IF NOT EXISTS slots_run ON slots(run_id);
+-- GCRA state ("theoretical arrival time") of throttles and rate limits.
+CREATE TABLE IF NOT EXISTS gcra (
+  key TEXT PRIMARY KEY,
+  tat_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS debounces (
+  key TEXT PRIMARY KEY,
+  id TEXT NOT NULL,
+  function_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  event_ts INTEGER NOT NULL,
+  first_ms INTEGER NOT NULL,
+  due_ms INTEGER NOT NULL,
+  deadline_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS batches (
+  key TEXT PRIMARY KEY,
+  id TEXT NOT NULL,
+  function_id TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  first_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batch_events (
+  batch_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  PRIMARY KEY (batch_id, position)
+);
+CREATE TABLE IF NOT EXISTS singletons (
+  key TEXT PRIMARY KEY,
+  run_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS singletons_run ON singletons(run_id);
 CREATE TABLE IF NOT EXISTS pauses (
   id TEXT PRIMARY KEY,
   run_id TEXT NOT NULL,
@@ -116,3 +170,11 @@ CREATE TABLE IF NOT EXISTS spans (
   output BLOB
 );
 CREATE INDEX IF NOT EXISTS spans_run ON spans(run_id, id);
+-- History (run listings): keyset pagination on (created_ms, id), newest first, with one
+-- index per equality prefix a listing filters on.
+CREATE INDEX IF NOT EXISTS runs_created ON runs(created_ms, id);
+CREATE INDEX IF NOT EXISTS runs_status_created ON runs(status, created_ms, id);
+CREATE INDEX IF NOT EXISTS runs_fn_created ON runs(function_id, created_ms, id);
+CREATE INDEX IF NOT EXISTS runs_fn_status_created ON runs(function_id, status, created_ms, id);
+CREATE INDEX IF NOT EXISTS runs_app_created ON runs(app_id, created_ms, id);
+CREATE INDEX IF NOT EXISTS runs_app_status_created ON runs(app_id, status, created_ms, id);
