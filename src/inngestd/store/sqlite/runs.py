@@ -214,11 +214,14 @@ def _finish(
     conn.execute("DELETE FROM queue WHERE run_id = ?", (run.id,))
     conn.execute("DELETE FROM pauses WHERE run_id = ?", (run.id,))
     conn.execute("DELETE FROM pending WHERE run_id = ?", (run.id,))
-    conn.execute("DELETE FROM slots WHERE run_id = ?", (run.id,))
     conn.execute("DELETE FROM singletons WHERE run_id = ?", (run.id,))
     keys = [lim.key for lim in run.flow.concurrency]
-    if run.flow.run_limit is not None:
-        keys.append(run.flow.run_limit.key)
+    keys += [
+        r[0]
+        for r in conn.execute(
+            "DELETE FROM slots WHERE run_id = ? RETURNING key", (run.id,)
+        )
+    ]
     release_keys(conn, keys)
 
 
