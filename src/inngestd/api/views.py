@@ -10,6 +10,7 @@ import orjson
 from inngestd.domain.events import Event
 from inngestd.domain.functions import App, Function, triggers_to_json
 from inngestd.domain.runs import Run, StepSpan
+from inngestd.store.base import RunJob, RunRow
 
 _V1_STATUS = {
     "QUEUED": "Queued",
@@ -31,7 +32,7 @@ def iso(ms: int | None) -> str | None:
     )
 
 
-def _json_value(raw: bytes | None) -> Any:
+def json_value(raw: bytes | None) -> Any:
     if raw is None:
         return None
     try:
@@ -47,7 +48,7 @@ def run_view(run: Run) -> dict[str, Any]:
         "app_id": run.app_id,
         "event_id": run.event_id,
         "status": _V1_STATUS[run.status.value],
-        "output": _json_value(run.output),
+        "output": json_value(run.output),
         "run_started_at": iso(run.started_ms or run.created_ms),
         "ended_at": iso(run.ended_ms),
         "reason": run.reason,
@@ -71,7 +72,7 @@ def span_view(span: StepSpan) -> dict[str, Any]:
         "status": span.status,
         "started_at": iso(span.started_ms),
         "ended_at": iso(span.ended_ms),
-        "output": _json_value(span.output),
+        "output": json_value(span.output),
     }
 
 
@@ -84,7 +85,7 @@ def function_view(fn: Function) -> dict[str, Any]:
         "url": fn.url,
         "triggers": triggers_to_json(fn.triggers),
         "retries": fn.retries,
-        "config": _json_value(fn.config),
+        "config": json_value(fn.config),
     }
 
 
@@ -98,4 +99,29 @@ def app_view(app: App) -> dict[str, Any]:
         "synced_at": iso(app.synced_ms or None),
         "error": app.error,
         "functions": [function_view(f) for f in app.functions],
+    }
+
+
+def run_row_view(row: RunRow) -> dict[str, Any]:
+    """A listed run: the v1 run plus the names a listing shows."""
+    return {
+        **run_view(row.run),
+        "function_name": row.function_name,
+        "event_name": row.event_name,
+        "queued_at": iso(row.run.created_ms),
+    }
+
+
+def job_view(job: RunJob) -> dict[str, Any]:
+    item = job.item
+    return {
+        "id": item.id,
+        "run_id": item.run_id,
+        "function_id": item.function_id,
+        "kind": item.kind.value,
+        "step_id": item.step_id,
+        "attempt": item.attempt,
+        "max_attempts": item.max_attempts,
+        "due_at": iso(item.due_ms),
+        "leased": job.leased,
     }
