@@ -18,7 +18,6 @@ import orjson
 
 from inngestd import errors
 from inngestd.domain.queue import ItemKind, QueueItem
-from inngestd.domain.runs import Run, RunStatus
 from inngestd.store.base import (
     RunFilter,
     RunJob,
@@ -28,22 +27,9 @@ from inngestd.store.base import (
     TraceSpan,
 )
 from inngestd.store.sqlite.db import Database
+from inngestd.store.sqlite.runs import RUN_COLUMNS, run_from_row
 
-_COLS = (
-    "id",
-    "function_id",
-    "app_id",
-    "event_id",
-    "status",
-    "created_ms",
-    "started_ms",
-    "ended_ms",
-    "output",
-    "request_version",
-    "disable_immediate",
-    "reason",
-    "max_attempts",
-)
+_COLS = RUN_COLUMNS
 _SELECT = ", ".join(f"r.{c}" for c in _COLS)
 _INNER = ", ".join(_COLS)
 # Beyond this many (status x function x app) combinations a single IN query is cheaper.
@@ -51,22 +37,8 @@ MAX_BRANCHES = 64
 
 
 def _row(row: Any) -> RunRow:
-    run = Run(
-        id=str(row[0]),
-        function_id=str(row[1]),
-        app_id=str(row[2]),
-        event_id=str(row[3]),
-        status=RunStatus(row[4]),
-        created_ms=int(row[5]),
-        started_ms=row[6],
-        ended_ms=row[7],
-        output=row[8],
-        request_version=int(row[9]),
-        disable_immediate=bool(row[10]),
-        reason=row[11],
-        max_attempts=int(row[12]),
-    )
-    return RunRow(run, row[13], row[14])
+    n = len(RUN_COLUMNS)
+    return RunRow(run_from_row(row), row[n], row[n + 1])
 
 
 def encode_cursor(created_ms: int, run_id: str) -> str:

@@ -35,10 +35,23 @@ from inngestd.store.sqlite.db import Database
 from inngestd.store.sqlite.events import insert_events
 from inngestd.store.sqlite.queue import held_keys, insert_item, release_keys
 
-_RUN_COLS = (
-    "id, function_id, app_id, event_id, status, created_ms, started_ms, ended_ms, output,"
-    " request_version, disable_immediate, reason, max_attempts, flow"
+RUN_COLUMNS = (
+    "id",
+    "function_id",
+    "app_id",
+    "event_id",
+    "status",
+    "created_ms",
+    "started_ms",
+    "ended_ms",
+    "output",
+    "request_version",
+    "disable_immediate",
+    "reason",
+    "max_attempts",
+    "flow",
 )
+_RUN_COLS = ", ".join(RUN_COLUMNS)
 _PAUSE_COLS = (
     "id, run_id, step_id, kind, event_name, expires_ms, after_seq, expression, correlation_id,"
     " trigger, timeout_memo"
@@ -46,7 +59,8 @@ _PAUSE_COLS = (
 _ENDED = tuple(s.value for s in RunStatus if s.is_ended)
 
 
-def _run(row: Any) -> Run:
+def run_from_row(row: Any) -> Run:
+    """A Run from a row whose first columns are RUN_COLUMNS."""
     return Run(
         id=str(row[0]),
         function_id=str(row[1]),
@@ -86,7 +100,7 @@ def _get_run(conn: sqlite3.Connection, run_id: str) -> Run | None:
     row = conn.execute(
         f"SELECT {_RUN_COLS} FROM runs WHERE id = ?", (run_id,)
     ).fetchone()
-    return _run(row) if row else None
+    return run_from_row(row) if row else None
 
 
 def call_item(
@@ -321,7 +335,7 @@ def _load_ctx(conn: sqlite3.Connection, run_id: str) -> RunContext | None:
         r[0]
         for r in conn.execute("SELECT step_id FROM pending WHERE run_id = ?", (run_id,))
     )
-    return RunContext(_run(row), orjson.loads(row[-1]), steps, stack, pending)
+    return RunContext(run_from_row(row), orjson.loads(row[-1]), steps, stack, pending)
 
 
 def _cancel_for_singleton(conn: sqlite3.Connection, run_id: str, now_ms: int) -> None:
@@ -367,6 +381,40 @@ def _resume(conn: sqlite3.Connection, pause_id: str, memo: bytes, now_ms: int) -
     if run is None or run.status.is_ended:
         return
     _save_step(conn, run, pause.step_id, memo, now_ms)
+
+
+def _mark_started(conn: sqlite3.Connection, run: Run, now_ms: int) -> None:
+    """The first reply from the app: the run is RUNNING and its finish timeout starts."""
+    if run.status is RunStatus.QUEUED:
+        conn.execute(
+            "UPDATE runs SET status = 'RUNNING', started_ms = ? WHERE id = ?",
+            (now_ms, run.id),
+        )
+        _start_finish_timeout(conn, run, now_ms)
+
+
+def _apply_effects(
+    conn: sqlite3.Connection,
+    run: Run,
+    item: QueueItem,
+    effects: Sequence[fx.Effect],
+    now_ms: int,
+) -> RunStatus:
+    """Apply each effect in order; returns the run's status afterwards."""
+    status = RunStatus.RUNNING
+    for effect in effects:
+        if isinstance(effect, fx.Retry):
+            conn.execute(
+                "UPDATE queue SET attempt = attempt + 1, due_ms = ?, available_ms = ?,"
+                " lease_token = NULL WHERE id = ?",
+                (effect.due_ms, effect.due_ms, item.id),
+            )
+        elif isinstance(effect, fx.Finish):
+            _finish(conn, run, effect.status, effect.output, effect.reason, now_ms)
+            status = effect.status
+        else:
+            SQLiteRunState.apply_one(conn, run, item, effect, now_ms)
+    return status
 
 
 class SQLiteRunState:
@@ -426,29 +474,9 @@ class SQLiteRunState:
                 conn.execute("DELETE FROM queue WHERE id = ?", (item.id,))
                 release_keys(conn, held_keys(item))
                 return ApplyResult(False, run.status if run else None)
-            if run.status is RunStatus.QUEUED:
-                conn.execute(
-                    "UPDATE runs SET status = 'RUNNING', started_ms = ? WHERE id = ?",
-                    (now_ms, run.id),
-                )
-                _start_finish_timeout(conn, run, now_ms)
-            retried = False
-            status = RunStatus.RUNNING
-            for effect in effects:
-                if isinstance(effect, fx.Retry):
-                    retried = True
-                    conn.execute(
-                        "UPDATE queue SET attempt = attempt + 1, due_ms = ?, available_ms = ?,"
-                        " lease_token = NULL WHERE id = ?",
-                        (effect.due_ms, effect.due_ms, item.id),
-                    )
-                elif isinstance(effect, fx.Finish):
-                    _finish(
-                        conn, run, effect.status, effect.output, effect.reason, now_ms
-                    )
-                    status = effect.status
-                else:
-                    self._apply_one(conn, run, item, effect, now_ms)
+            _mark_started(conn, run, now_ms)
+            retried = any(isinstance(e, fx.Retry) for e in effects)
+            status = _apply_effects(conn, run, item, effects, now_ms)
             if ack and not retried:
                 conn.execute("DELETE FROM queue WHERE id = ?", (item.id,))
             release_keys(conn, held_keys(item))
@@ -467,23 +495,11 @@ class SQLiteRunState:
             run = _get_run(conn, run_id)
             if run is None or run.status.is_ended:
                 return ApplyResult(False, run.status if run else None)
-            if run.status is RunStatus.QUEUED:
-                conn.execute(
-                    "UPDATE runs SET status = 'RUNNING', started_ms = ? WHERE id = ?",
-                    (now_ms, run.id),
-                )
-            status = RunStatus.RUNNING
+            _mark_started(conn, run, now_ms)
             item = QueueItem(
                 f"{run.id}:checkpoint", run.id, run.function_id, ItemKind.CALL, now_ms
             )
-            for effect in effects:
-                if isinstance(effect, fx.Finish):
-                    _finish(
-                        conn, run, effect.status, effect.output, effect.reason, now_ms
-                    )
-                    status = effect.status
-                elif not isinstance(effect, fx.Retry):
-                    self._apply_one(conn, run, item, effect, now_ms)
+            status = _apply_effects(conn, run, item, effects, now_ms)
             return ApplyResult(True, status)
 
         result = await self._db.write(tx)
@@ -493,7 +509,7 @@ class SQLiteRunState:
         return result
 
     @staticmethod
-    def _apply_one(
+    def apply_one(
         conn: sqlite3.Connection,
         run: Run,
         item: QueueItem,
@@ -630,7 +646,7 @@ class SQLiteRunState:
                 " JOIN runs r ON r.id = e.run_id WHERE e.event_id = ? ORDER BY r.id",
                 (internal_id,),
             )
-            return [_run(r) for r in rows]
+            return [run_from_row(r) for r in rows]
 
         return await self._db.read(q)
 
