@@ -111,6 +111,33 @@ def release_keys(conn: sqlite3.Connection, keys: list[str]) -> None:
         )
 
 
+def mark_started(
+    conn: sqlite3.Connection, run_id: str, function_id: str, now_ms: int
+) -> None:
+    """The run's first call begins: it is RUNNING from now, and its finish timeout (if it
+    has one) starts counting, as in Go where a run starts with its first request."""
+    row = conn.execute(
+        "UPDATE runs SET status = 'RUNNING', started_ms = ? WHERE id = ? AND status = 'QUEUED'"
+        " RETURNING flow",
+        (now_ms, run_id),
+    ).fetchone()
+    if row is None or not row[0]:
+        return
+    finish_ms = orjson.loads(row[0]).get("f")
+    if finish_ms:
+        insert_item(
+            conn,
+            QueueItem(
+                id=f"{run_id}:timeout:finish",
+                run_id=run_id,
+                function_id=function_id,
+                kind=ItemKind.TIMEOUT,
+                due_ms=now_ms + int(finish_ms),
+                ref="finish",
+            ),
+        )
+
+
 def held_keys(item: QueueItem) -> list[str]:
     return [lim.key for lim in item.concurrency]
 
@@ -228,6 +255,8 @@ class SQLiteQueue:
                     )
                     continue
                 gate.take(item)
+                if item.kind is ItemKind.CALL:
+                    mark_started(conn, item.run_id, item.function_id, now_ms)
                 token = uuid.uuid4().hex
                 conn.execute(
                     "UPDATE queue SET available_ms = ?, lease_token = ?, blocked_key = NULL WHERE id = ?",

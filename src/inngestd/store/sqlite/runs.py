@@ -33,7 +33,12 @@ from inngestd.store.base import (
 from inngestd.store.sqlite import flow_tx
 from inngestd.store.sqlite.db import Database
 from inngestd.store.sqlite.events import insert_events
-from inngestd.store.sqlite.queue import held_keys, insert_item, release_keys
+from inngestd.store.sqlite.queue import (
+    held_keys,
+    insert_item,
+    mark_started,
+    release_keys,
+)
 
 RUN_COLUMNS = (
     "id",
@@ -358,21 +363,6 @@ def _cancel_for_singleton(conn: sqlite3.Connection, run_id: str, now_ms: int) ->
     _cancel(conn, Cancel(run_id, events, "Singleton"), now_ms)
 
 
-def _start_finish_timeout(conn: sqlite3.Connection, run: Run, now_ms: int) -> None:
-    if run.flow.finish_timeout_ms:
-        insert_item(
-            conn,
-            QueueItem(
-                id=f"{run.id}:timeout:finish",
-                run_id=run.id,
-                function_id=run.function_id,
-                kind=ItemKind.TIMEOUT,
-                due_ms=now_ms + run.flow.finish_timeout_ms,
-                ref="finish",
-            ),
-        )
-
-
 def _resume(conn: sqlite3.Connection, pause_id: str, memo: bytes, now_ms: int) -> None:
     pause = _take_pause(conn, pause_id)
     if pause is None:
@@ -384,13 +374,8 @@ def _resume(conn: sqlite3.Connection, pause_id: str, memo: bytes, now_ms: int) -
 
 
 def _mark_started(conn: sqlite3.Connection, run: Run, now_ms: int) -> None:
-    """The first reply from the app: the run is RUNNING and its finish timeout starts."""
     if run.status is RunStatus.QUEUED:
-        conn.execute(
-            "UPDATE runs SET status = 'RUNNING', started_ms = ? WHERE id = ?",
-            (now_ms, run.id),
-        )
-        _start_finish_timeout(conn, run, now_ms)
+        mark_started(conn, run.id, run.function_id, now_ms)
 
 
 def _apply_effects(
