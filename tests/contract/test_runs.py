@@ -331,13 +331,17 @@ async def test_save_step_is_write_once_and_keeps_stack_order(store: Store) -> No
     assert await lease_all(store) == []
 
 
-async def test_first_apply_starts_the_run(store: Store) -> None:
+async def test_the_first_lease_starts_the_run(store: Store) -> None:
     run = await start_run(store)
-    await store.runs.apply(await lease_one(store), [], NOW + 7)
-    got = await store.runs.get_run(run.id)
-    assert got is not None
-    assert got.status is RunStatus.RUNNING
-    assert got.started_ms == NOW + 7
+    queued = await store.runs.get_run(run.id)
+    assert queued is not None
+    assert queued.status is RunStatus.QUEUED
+    lease = await lease_one(store, NOW + 3)
+    started = await store.runs.get_run(run.id)
+    assert started is not None
+    assert started.status is RunStatus.RUNNING
+    assert started.started_ms == NOW + 3
+    await store.runs.apply(lease, [], NOW + 7)
     # ack removed the item.
     assert await store.queue.next_due_ms() is None
 
@@ -514,7 +518,9 @@ async def test_apply_with_a_stale_lease_token_applies_nothing(store: Store) -> N
     ctx = await store.runs.load(run.id)
     assert ctx is not None
     assert ctx.steps == {}
-    assert ctx.run.status is RunStatus.QUEUED
+    assert (
+        ctx.run.status is RunStatus.RUNNING
+    )  # started by the lease, untouched by the stale apply
     assert await store.events.get(emitted.internal_id) is None
     # The real holder can still apply.
     assert (await store.runs.apply(lease, [fx.SaveStep("a", MEMO_A)], NOW)).applied
