@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: install dev test lint fmt typecheck unit e2e bench services
+.PHONY: install dev test lint fmt typecheck unit e2e bench services node-deps
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -13,6 +13,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 install: $(VENV)/.installed
+
+# The TypeScript SDK apps (tests/e2e/ts_app, bench/ts_app): `npm ci` when node_modules
+# is missing or older than package-lock.json.
+%/node_modules/.installed: %/package-lock.json %/package.json
+	cd $* && npm ci --no-audit --no-fund
+	touch $@
+
+node-deps: tests/e2e/ts_app/node_modules/.installed
 
 dev: install
 	$(BIN)/inngestd dev $(ARGS)
@@ -34,11 +42,11 @@ typecheck: install
 unit: install
 	$(BIN)/pytest -q tests/unit tests/contract
 
-e2e: install
+e2e: install node-deps
 	$(BIN)/pytest -q tests/e2e
 
-test: install services lint typecheck
+test: install services node-deps lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider
 
-bench: install
+bench: install bench/ts_app/node_modules/.installed
 	$(PY) bench/run.py $(ARGS)

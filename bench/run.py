@@ -3,6 +3,13 @@
 Usage::
 
     .venv/bin/python bench/run.py [--runs-concurrent 500] [--runs-sequential 30] [--quick]
+    .venv/bin/python bench/run.py --sdk python,typescript,typescript-no-checkpoint
+
+``--sdk`` picks the app: ``python`` (default, ``bench/app.py``) or the TypeScript SDK
+variant ``bench/ts_app/app.mjs`` on Node.js, with its default async checkpointing
+(``typescript``: steps reach inngestd through ``/v1/checkpoint/{run}/async``, one call
+per run) or without it (``typescript-no-checkpoint``: one call per step). Several comma-
+separated SDKs run one after the other, each with a fresh server, into one report.
 
 Starts ``bench/app.py`` under uvicorn and ``python -m inngestd dev`` as
 subprocesses (temp data dir, free ports), waits for the app to be synced, then
@@ -56,6 +63,13 @@ APP_ID = "bench"
 STEPS = 10
 EVENT_KEY = "bench"
 FORBIDDEN_PORT = 8288
+TS_APP_DIR = BENCH_DIR / "ts_app"
+#: The apps ``--sdk`` can pick, and the suffix their rows get in the table.
+SDKS = {
+    "python": "",
+    "typescript": " [TS, checkpointing]",
+    "typescript-no-checkpoint": " [TS, no checkpointing]",
+}
 
 
 class BenchError(RuntimeError):
@@ -369,9 +383,11 @@ class Config:
 class Bench:
     """Owns the two processes and the HTTP sessions; runs every scenario."""
 
-    def __init__(self, cfg: Config, workdir: Path) -> None:
+    def __init__(self, cfg: Config, workdir: Path, sdk: str = "python") -> None:
         self.cfg = cfg
         self.workdir = workdir
+        self.sdk = sdk
+        self.suffix = SDKS[sdk]
         self.app_port = free_port()
         self.server_port = free_port()
         while self.server_port == self.app_port:
@@ -407,6 +423,22 @@ class Bench:
             child_env({"INNGEST_DEV": "1", "INNGEST_BASE_URL": self.server_url}),
             workdir / "app.log",
         )
+        if sdk != "python":
+            self.app = Proc(
+                "app",
+                ["node", str(TS_APP_DIR / "app.mjs")],
+                child_env(
+                    {
+                        "INNGEST_DEV": "1",
+                        "INNGEST_BASE_URL": self.server_url,
+                        "PORT": str(self.app_port),
+                        "BENCH_CHECKPOINTING": "0"
+                        if sdk == "typescript-no-checkpoint"
+                        else "1",
+                    }
+                ),
+                workdir / "app.log",
+            )
         self.server = Proc(
             "inngestd",
             [
@@ -591,7 +623,9 @@ class Bench:
                 lat = await measure
                 wall = time.perf_counter() - t0
                 usage = sampler.take_window()
-                rows.append(Row(label, n, wall, lat, steps, usage, show=("app",)))
+                rows.append(
+                    Row(label + self.suffix, n, wall, lat, steps, usage, show=("app",))
+                )
         return rows
 
     # ----------------------------------------------------------------- runs
@@ -720,7 +754,7 @@ class Bench:
 
     async def scenario_sequential(self, sampler: ProcSampler) -> Row:
         n = self.cfg.sequential_runs
-        label = "A: 1 run at a time"
+        label = "A: 1 run at a time" + self.suffix
         sampler.take_window()
         latencies: list[float] = []
         post_times: list[float] = []
@@ -754,7 +788,7 @@ class Bench:
 
     async def scenario_concurrent(self, sampler: ProcSampler) -> Row:
         n = self.cfg.concurrent_runs
-        label = f"B: {n} runs sent at once"
+        label = f"B: {n} runs sent at once" + self.suffix
         sampler.take_window()
         ids = self.allocate(n)
         chunk = self.cfg.chunk if self.cfg.chunk > 0 else n
@@ -877,7 +911,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--timeout", type=float, default=180.0, help="deadline per scenario (s)"
     )
     p.add_argument("--keep", action="store_true", help="keep the temp data dir")
-    return p.parse_args(argv)
+    p.add_argument(
+        "--sdk",
+        default="python",
+        help="comma-separated apps to drive: " + ", ".join(SDKS) + " (default python)",
+    )
+    args = p.parse_args(argv)
+    args.sdks = [x.strip() for x in str(args.sdk).split(",") if x.strip()]
+    unknown = [x for x in args.sdks if x not in SDKS]
+    if unknown or not args.sdks:
+        p.error(f"unknown --sdk {unknown}; choose from {', '.join(SDKS)}")
+    return args
 
 
 def make_config(args: argparse.Namespace) -> Config:
@@ -897,6 +941,13 @@ def make_config(args: argparse.Namespace) -> Config:
 
 
 async def run_all(bench: Bench, args: argparse.Namespace) -> str:
+    rows, stats, hwm = await measure(bench)
+    return report(bench, rows, stats, hwm, args)
+
+
+async def measure(
+    bench: Bench,
+) -> tuple[list[Row], dict[str, Any], dict[str, float]]:
     await bench.start()
     with ProcSampler({"inngestd": bench.server.pid, "app": bench.app.pid}) as sampler:
         print("synced; measuring the HTTP floor ...", flush=True)
@@ -913,18 +964,21 @@ async def run_all(bench: Bench, args: argparse.Namespace) -> str:
         rows.append(await bench.scenario_concurrent(sampler))
         stats = await bench.app_stats()
         hwm = sampler.high_water()
-    return report(bench, rows, stats, hwm, args)
+    return rows, stats, hwm
 
 
 def save_logs(bench: Bench) -> None:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    prefix = "" if bench.sdk == "python" else f"{bench.sdk}-"
     for proc in (bench.server, bench.app):
         with contextlib.suppress(OSError):
-            shutil.copyfile(proc.log_path, RESULTS_DIR / f"{proc.name}.log")
+            shutil.copyfile(proc.log_path, RESULTS_DIR / f"{prefix}{proc.name}.log")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.sdks != ["python"]:
+        return main_sdks(args)
     cfg = make_config(args)
     workdir = Path(tempfile.mkdtemp(prefix="inngestd-bench-"))
     bench = Bench(cfg, workdir)
@@ -948,6 +1002,89 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text)
     print(f"written to {RESULTS_DIR / 'latest.md'} (logs: {RESULTS_DIR}/*.log)")
     return 0
+
+
+def main_sdks(args: argparse.Namespace) -> int:
+    """Drive each SDK's app in turn (fresh server each) and report all rows together."""
+    if (
+        any(x != "python" for x in args.sdks)
+        and not (TS_APP_DIR / "node_modules" / "inngest").exists()
+    ):
+        print(f"run `npm ci` in {TS_APP_DIR} first (make bench does)", file=sys.stderr)
+        return 1
+    cfg = make_config(args)
+    all_rows: list[Row] = []
+    sections: list[str] = []
+    for sdk in args.sdks:
+        workdir = Path(tempfile.mkdtemp(prefix=f"inngestd-bench-{sdk}-"))
+        bench = Bench(cfg, workdir, sdk)
+        print(f"== {sdk} ==", flush=True)
+        failed = True
+        try:
+            rows, stats, hwm = asyncio.run(_measure_async(bench))
+            failed = False
+        except BenchError as exc:
+            print(f"\nBENCHMARK FAILED ({sdk}): {exc}", file=sys.stderr)
+            return 1
+        finally:
+            bench.stop()
+            save_logs(bench)
+            if cfg.keep_data or failed:
+                print(f"work dir kept: {workdir}", file=sys.stderr)
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
+        all_rows += rows
+        sections += [
+            f"## {sdk}",
+            "",
+            "Peak RSS (VmHWM since start): "
+            + ", ".join(f"{k} {v:.0f} MB" for k, v in hwm.items()),
+            "",
+            *[f"- {n}" for n in bench.notes],
+            f"- app stats: {stats['step_executions']} step bodies executed, "
+            f"{stats['returns']} final calls, {stats['completed']} runs completed; "
+            f"duplicate step runs for i={stats['duplicate_step_runs'][:10]}, "
+            f"duplicate final calls for i={stats['duplicate_returns'][:10]}",
+            *log_findings(bench.server),
+            *log_findings(bench.app),
+            "",
+        ]
+    text = "\n".join(
+        [
+            "# inngestd benchmark" + (" (--quick)" if args.quick else ""),
+            "",
+            *machine_info(),
+            f"- apps: {', '.join(args.sdks)}; node {_node_version()}",
+            "",
+            markdown_table(all_rows),
+            "",
+            *sections,
+        ]
+    )
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / "latest.md").write_text(text)
+    print()
+    print(text)
+    print(f"written to {RESULTS_DIR / 'latest.md'} (logs: {RESULTS_DIR}/*.log)")
+    return 0
+
+
+def _node_version() -> str:
+    try:
+        return subprocess.run(
+            ["node", "--version"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+async def _measure_async(
+    bench: Bench,
+) -> tuple[list[Row], dict[str, Any], dict[str, float]]:
+    try:
+        return await measure(bench)
+    finally:
+        await bench.close()
 
 
 async def _main_async(bench: Bench, args: argparse.Namespace) -> str:

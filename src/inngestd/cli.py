@@ -1,16 +1,33 @@
-"""The `inngestd` command line: `inngestd dev` runs the whole platform on one machine."""
+"""The `inngestd` command line.
+
+* `inngestd dev` runs the whole platform on one machine, open to anyone who can reach it.
+* `inngestd start` is the self-hosted production mode: event keys and the signing key are
+  enforced, requests to apps are signed, and the server announces itself as `cloud`.
+
+The options the two commands share are defined once, in `_shared_options`, so they cannot
+drift; `start` also reads each of them from an `INNGESTD_*` environment variable.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 import click
 
 from inngestd import __version__, errors
-from inngestd.settings import Settings
+from inngestd.settings import Role, Settings
+from inngestd.wire.signing import validate_signing_key
+
+F = TypeVar("F", bound=Callable[..., Any])
+Command = Literal["dev", "start"]
+
+ENV_PREFIX = "INNGESTD_"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,29 +36,119 @@ def main() -> None:
     """inngestd: an Inngest server in Python, wire-compatible with the official SDKs."""
 
 
+class _TextList(click.types.StringParamType):
+    """A repeatable text option whose environment variable holds a list separated by
+    commas and/or whitespace (`INNGESTD_EVENT_KEY="key1,key2"`)."""
+
+    def split_envvar_value(self, rv: str) -> Sequence[str]:
+        return [part for part in re.split(r"[\s,]+", rv) if part]
+
+
+TEXT_LIST = _TextList()
+
+
+def _env(cmd: Command, name: str) -> dict[str, Any]:
+    """`envvar=` and `show_envvar=` for `start` (dev reads no environment variables)."""
+    if cmd != "start":
+        return {}
+    return {"envvar": f"{ENV_PREFIX}{name}", "show_envvar": True}
+
+
+def _shared_options(cmd: Command) -> Callable[[F], F]:
+    """The options of `dev` and `start`, defined once (defaults differ where Go's do)."""
+    start = cmd == "start"
+    options = [
+        click.option(
+            "-u",
+            "--sdk-url",
+            "sdk_urls",
+            multiple=True,
+            type=TEXT_LIST,
+            metavar="URL",
+            help="URL of an app's Inngest endpoint to sync, e.g. "
+            "http://127.0.0.1:8000/api/inngest. Repeatable"
+            + (
+                " (the variable takes a comma- or space-separated list)."
+                if start
+                else "."
+            ),
+            **_env(cmd, "SDK_URL"),
+        ),
+        click.option(
+            "-p",
+            "--port",
+            default=8288,
+            show_default=True,
+            type=click.IntRange(0, 65535),
+            help="Port for the event API, SDK API, REST API and dashboard (0 picks a free port).",
+            **_env(cmd, "PORT"),
+        ),
+        click.option(
+            "--host",
+            default="0.0.0.0" if start else "127.0.0.1",
+            show_default=True,
+            help=(
+                "Address to listen on. 0.0.0.0 (all interfaces, as Go's `inngest start`) "
+                "also listens on ::, so apps on other machines and containers can reach it."
+                if start
+                else "Address to listen on. 127.0.0.1 also listens on ::1, for Node apps "
+                "that resolve localhost to IPv6."
+            ),
+            **_env(cmd, "HOST"),
+        ),
+        click.option(
+            "--poll-interval",
+            default=0.0 if start else 5.0,
+            show_default=True,
+            type=click.FloatRange(min=0) if start else click.FloatRange(min=0.1),
+            metavar="SECONDS",
+            help=(
+                "How often to re-sync the -u URLs. 0 syncs each URL once it answers, "
+                "then never again (Go's default for start)."
+                if start
+                else "How often to re-sync the -u URLs, so changed functions are picked up."
+            ),
+            **_env(cmd, "POLL_INTERVAL"),
+        ),
+        click.option(
+            "--retry-interval",
+            default=None,
+            type=click.FloatRange(min=0),
+            metavar="SECONDS",
+            help="Retry failed steps after this fixed delay instead of Inngest's "
+            "backoff table (for tests).",
+            **_env(cmd, "RETRY_INTERVAL"),
+        ),
+        click.option(
+            "--queue-workers",
+            default=100,
+            show_default=True,
+            type=click.IntRange(1, 10000),
+            help="How many steps may execute at the same time.",
+            **_env(cmd, "QUEUE_WORKERS"),
+        ),
+        click.option(
+            "--log-level",
+            default="info",
+            show_default=True,
+            type=click.Choice(
+                ["debug", "info", "warning", "error"], case_sensitive=False
+            ),
+            help="Log verbosity.",
+            **_env(cmd, "LOG_LEVEL"),
+        ),
+    ]
+
+    def apply(fn: F) -> F:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return apply
+
+
 @main.command()
-@click.option(
-    "-u",
-    "--sdk-url",
-    "sdk_urls",
-    multiple=True,
-    metavar="URL",
-    help="URL of an app's Inngest endpoint to sync, e.g. http://127.0.0.1:8000/api/inngest. Repeatable.",
-)
-@click.option(
-    "-p",
-    "--port",
-    default=8288,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port for the event API, SDK API, REST API and dashboard (0 picks a free port).",
-)
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address to listen on. 127.0.0.1 also listens on ::1, for Node apps that resolve localhost to IPv6.",
-)
+@_shared_options("dev")
 @click.option(
     "--no-discovery",
     is_flag=True,
@@ -51,40 +158,11 @@ def main() -> None:
     "--no-poll", is_flag=True, help="Sync the -u URLs once at start, never again."
 )
 @click.option(
-    "--poll-interval",
-    default=5.0,
-    show_default=True,
-    type=click.FloatRange(min=0.1),
-    metavar="SECONDS",
-    help="How often to re-sync the -u URLs, so changed functions are picked up.",
-)
-@click.option(
     "--data-dir",
     default=".inngestd",
     show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory of the SQLite database; runs and events survive restarts.",
-)
-@click.option(
-    "--retry-interval",
-    default=None,
-    type=click.FloatRange(min=0),
-    metavar="SECONDS",
-    help="Retry failed steps after this fixed delay instead of Inngest's backoff table (for tests).",
-)
-@click.option(
-    "--queue-workers",
-    default=100,
-    show_default=True,
-    type=click.IntRange(1, 10000),
-    help="How many steps may execute at the same time.",
-)
-@click.option(
-    "--log-level",
-    default="info",
-    show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-    help="Log verbosity.",
 )
 def dev(
     sdk_urls: tuple[str, ...],
@@ -98,7 +176,10 @@ def dev(
     queue_workers: int,
     log_level: str,
 ) -> None:
-    """Run the server for local development, with the embedded SQLite store."""
+    """Run the server for local development, with the embedded SQLite store.
+
+    Nothing is authenticated: any event key is accepted and apps are called unsigned.
+    """
     settings = Settings(
         host=host,
         port=port,
@@ -109,6 +190,180 @@ def dev(
         retry_interval_s=retry_interval,
         queue_workers=queue_workers,
         log_level=log_level,
+    )
+    _run(settings)
+
+
+def _check_signing_key(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        return validate_signing_key(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+def _check_event_keys(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    keys = tuple(dict.fromkeys(k.strip() for k in value if k.strip()))
+    if not keys:
+        raise click.BadParameter(
+            f"at least one event key is required (--event-key or {ENV_PREFIX}EVENT_KEY)",
+            ctx=ctx,
+            param=param,
+        )
+    for key in keys:
+        if "/" in key or any(c.isspace() for c in key):
+            raise click.BadParameter(
+                f"an event key may not contain '/' or whitespace: {key!r}",
+                ctx=ctx,
+                param=param,
+            )
+    return keys
+
+
+def _not_implemented(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> None:
+    """`--redis-uri` / `--postgres-uri` exist (and are documented) before their backends
+    do: given either, refuse to start (checked first, before the other options)."""
+    if not value:
+        return
+    flag = f"--{(param.name or '').replace('_', '-')}"
+    what = "Redis" if param.name == "redis_uri" else "PostgreSQL"
+    raise click.UsageError(
+        f"{flag}: the {what} backend is not implemented yet (issue 6); leave {flag} "
+        f"(and {ENV_PREFIX}{(param.name or '').upper()}) unset to use the embedded "
+        "SQLite store in --sqlite-dir",
+        ctx=ctx,
+    )
+
+
+@main.command()
+@click.option(
+    "--event-key",
+    "event_keys",
+    multiple=True,
+    type=TEXT_LIST,
+    metavar="KEY",
+    callback=_check_event_keys,
+    help="An event key accepted by POST /e/{key}; other keys get 401. Repeatable; at "
+    "least one is required (the variable takes a comma- or space-separated list).",
+    envvar=f"{ENV_PREFIX}EVENT_KEY",
+    show_envvar=True,
+)
+@click.option(
+    "--signing-key",
+    required=True,
+    metavar="KEY",
+    callback=_check_signing_key,
+    help="Signing key, `signkey-<env>-<hex>` or even-length hex (as the apps' "
+    "INNGEST_SIGNING_KEY). Signs every request to apps and is required (as a bearer "
+    "token or a dashboard login) by /fn/register, the APIs and the dashboard.",
+    envvar=f"{ENV_PREFIX}SIGNING_KEY",
+    show_envvar=True,
+)
+@click.option(
+    "--signing-key-fallback",
+    default=None,
+    metavar="KEY",
+    callback=_check_signing_key,
+    help="A second accepted signing key, for rotation (as INNGEST_SIGNING_KEY_FALLBACK): "
+    "app response signatures, bearer tokens and logins under it are accepted too.",
+    envvar=f"{ENV_PREFIX}SIGNING_KEY_FALLBACK",
+    show_envvar=True,
+)
+@_shared_options("start")
+@click.option(
+    "--role",
+    default="all",
+    show_default=True,
+    type=click.Choice(["all", "api", "worker"], case_sensitive=False),
+    help="What this process runs. all: everything. api: the HTTP server only (events, "
+    "sync, APIs, dashboard). worker: the scheduler, the queue workers and -u syncing, "
+    "with no HTTP server. With the embedded SQLite store only one process may open "
+    "--sqlite-dir, so split roles need the Redis/PostgreSQL backends (issue 6).",
+    envvar=f"{ENV_PREFIX}ROLE",
+    show_envvar=True,
+)
+@click.option(
+    "--sqlite-dir",
+    default=".inngestd",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory of the embedded SQLite store, used when no --redis-uri/--postgres-uri "
+    "is given.",
+    envvar=f"{ENV_PREFIX}SQLITE_DIR",
+    show_envvar=True,
+)
+@click.option(
+    "--redis-uri",
+    default=None,
+    metavar="URI",
+    is_eager=True,
+    expose_value=False,
+    callback=_not_implemented,
+    help="Redis/Valkey for the queue and run state (redis://host:6379/0). Not "
+    "implemented yet (issue 6): the server refuses to start with it.",
+    envvar=f"{ENV_PREFIX}REDIS_URI",
+    show_envvar=True,
+)
+@click.option(
+    "--postgres-uri",
+    default=None,
+    metavar="URI",
+    is_eager=True,
+    expose_value=False,
+    callback=_not_implemented,
+    help="PostgreSQL for apps, events and run history (postgres://user:pw@host/db). Not "
+    "implemented yet (issue 6): the server refuses to start with it.",
+    envvar=f"{ENV_PREFIX}POSTGRES_URI",
+    show_envvar=True,
+)
+def start(
+    event_keys: tuple[str, ...],
+    signing_key: str | None,
+    signing_key_fallback: str | None,
+    sdk_urls: tuple[str, ...],
+    port: int,
+    host: str,
+    poll_interval: float,
+    retry_interval: float | None,
+    queue_workers: int,
+    log_level: str,
+    role: str,
+    sqlite_dir: Path,
+) -> None:
+    """Run the self-hosted production server: keys enforced, apps in cloud mode.
+
+    Apps run with INNGEST_DEV unset (or 0), INNGEST_SIGNING_KEY set to the same signing key,
+    INNGEST_EVENT_KEY set to one of the event keys, and INNGEST_BASE_URL pointing here.
+    """
+    if signing_key is None:
+        raise click.UsageError(
+            f"a signing key is required (--signing-key or {ENV_PREFIX}SIGNING_KEY)"
+        )
+    role_value: Role = (
+        "api" if role == "api" else "worker" if role == "worker" else "all"
+    )
+    settings = Settings(
+        host=host,
+        port=port,
+        sdk_urls=sdk_urls,
+        data_dir=sqlite_dir,
+        poll_interval_s=poll_interval or None,
+        discovery=False,
+        retry_interval_s=retry_interval,
+        queue_workers=queue_workers,
+        log_level=log_level,
+        mode="cloud",
+        role=role_value,
+        event_keys=event_keys,
+        signing_key=signing_key,
+        signing_key_fallback=signing_key_fallback,
     )
     _run(settings)
 

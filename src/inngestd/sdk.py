@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ import orjson
 
 from inngestd.domain.ops import CallOutcome, Completed, Failed, Op, Ops
 from inngestd.flow.backoff import parse_retry_after
+from inngestd.wire.signing import Signer
 
 SERVER_KIND = "dev"
 # Inngest lets one step call run for up to 2 hours (MaxFunctionTimeout).
@@ -39,11 +41,46 @@ class SyncReply:
 
 
 class HTTPSDK:
-    """Calls user apps over HTTP with one shared connection pool."""
+    """Calls user apps over HTTP with one shared connection pool.
 
-    def __init__(self, *, connections: int = 256) -> None:
+    With a ``signer`` (``inngestd start``), every request body is sent in its JCS form and
+    signed (``X-Inngest-Signature``), and a signature on an app's reply must verify under
+    the signing key or its fallback. ``server_kind`` is sent as ``X-Inngest-Server-Kind``
+    on the sync PUT and on every call.
+    """
+
+    def __init__(
+        self,
+        *,
+        connections: int = 256,
+        signer: Signer | None = None,
+        server_kind: str = SERVER_KIND,
+    ) -> None:
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
+        self._signer = signer
+        self._server_kind = server_kind
+
+    def _signed(self, body: bytes) -> tuple[bytes, dict[str, str]]:
+        """The bytes to send and the signature header (none without a signer)."""
+        if self._signer is None:
+            return body, {}
+        sent, sig = self._signer.sign(body, int(time.time()))
+        return sent, {"X-Inngest-Signature": sig}
+
+    def _bad_signature(self, headers: Mapping[str, str], raw: bytes) -> str | None:
+        """Why the app's reply signature is unacceptable; None if it is fine or absent
+        (apps sign replies only in cloud mode; Go does not check them at all)."""
+        if self._signer is None:
+            return None
+        sig = headers.get("X-Inngest-Signature")
+        if sig is None or self._signer.verify_response(sig, raw):
+            return None
+        return (
+            "the app's response signature (X-Inngest-Signature) does not match the "
+            "server's signing key or fallback key: the app and the server use "
+            "different signing keys"
+        )
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -62,12 +99,14 @@ class HTTPSDK:
     async def sync(self, url: str) -> SyncReply:
         """Ask the app at `url` to register itself (the PUT handshake)."""
         try:
+            body, sig = self._signed(orjson.dumps({"url": url}))
             async with self._client().put(
                 url,
-                data=orjson.dumps({"url": url}),
+                data=body,
                 headers={
                     "Content-Type": "application/json",
-                    "X-Inngest-Server-Kind": SERVER_KIND,
+                    "X-Inngest-Server-Kind": self._server_kind,
+                    **sig,
                 },
                 timeout=aiohttp.ClientTimeout(total=SYNC_TIMEOUT_S),
             ) as resp:
@@ -91,14 +130,27 @@ class HTTPSDK:
         now_ms: int,
     ) -> CallOutcome:
         """POST one execution request; never raises for app or network failures."""
+        sent, sig = self._signed(body)
         try:
             async with self._client().post(
                 with_step(url, step_id),
-                data=body,
-                headers={"Content-Type": "application/json", **headers},
+                data=sent,
+                headers={
+                    "Content-Type": "application/json",
+                    **headers,
+                    "X-Inngest-Server-Kind": self._server_kind,
+                    **sig,
+                },
                 timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT_S),
             ) as resp:
                 raw = await resp.read()
+                bad = self._bad_signature(resp.headers, raw)
+                if bad is not None:
+                    return Failed(
+                        orjson.dumps({"name": "Error", "message": bad}),
+                        resp.status,
+                        message=bad,
+                    )
                 return parse_reply(resp.status, resp.headers, raw, now_ms)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             message = f"{exc.__class__.__name__}: {exc}"

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+Mode = Literal["dev", "cloud"]
+Role = Literal["all", "api", "worker"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,3 +22,14 @@ class Settings:
     queue_workers: int = 100
     tick_ms: int = 150
     log_level: str = "info"
+    #: "dev" (`inngestd dev`: everything open) or "cloud" (`inngestd start`: keys
+    #: enforced, requests to apps signed, `X-Inngest-Server-Kind: cloud`).
+    mode: Mode = "dev"
+    #: What this process runs: "all", "api" (HTTP only) or "worker" (scheduler, queue
+    #: workers and app sync polling; no HTTP).
+    role: Role = "all"
+    #: Keys accepted by `POST /e/{key}` in cloud mode.
+    event_keys: tuple[str, ...] = field(default=())
+    #: The signing key (`signkey-<env>-<hex>` or hex) and its rotation fallback.
+    signing_key: str | None = None
+    signing_key_fallback: str | None = None

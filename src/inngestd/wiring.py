@@ -12,6 +12,7 @@ import uvicorn
 
 from inngestd import cron
 from inngestd.api.app import Services, create_app
+from inngestd.api.auth import AuthConfig
 from inngestd.clock import SystemClock
 from inngestd.execution.executor import Executor
 from inngestd.functions import FunctionIndex
@@ -20,6 +21,7 @@ from inngestd.scheduling import Scheduler
 from inngestd.sdk import HTTPSDK
 from inngestd.settings import Settings
 from inngestd.store.sqlite import open_store
+from inngestd.wire.signing import Signer
 from inngestd.worker import Worker
 
 log = logging.getLogger("inngestd")
@@ -32,6 +34,8 @@ def _bind(host: str, port: int) -> list[socket.socket]:
     hosts = [host]
     if host in ("127.0.0.1", "localhost"):
         hosts = ["127.0.0.1", "::1"]
+    elif host == "0.0.0.0":
+        hosts = ["0.0.0.0", "::"]
     sockets = []
     for h in hosts:
         family = socket.AF_INET6 if ":" in h else socket.AF_INET
@@ -52,13 +56,27 @@ def _bind(host: str, port: int) -> list[socket.socket]:
         sock.listen(2048)
         sock.setblocking(False)
         sockets.append(sock)
+        port = sock.getsockname()[1]  # with port 0, the other family gets the same port
     return sockets
+
+
+def _keys(settings: Settings) -> tuple[Signer | None, AuthConfig | None]:
+    """Cloud mode (`inngestd start`): the signer for requests to apps and the keys the
+    HTTP API enforces. Dev mode: neither."""
+    if settings.mode != "cloud":
+        return None, None
+    if settings.signing_key is None:
+        raise ValueError("start mode needs a signing key")
+    signer = Signer(settings.signing_key, settings.signing_key_fallback)
+    return signer, AuthConfig(settings.event_keys, signer.keys)
 
 
 async def serve(settings: Settings) -> None:
     clock = SystemClock()
+    signer, auth = _keys(settings)
+    server_kind = "cloud" if settings.mode == "cloud" else "dev"
     store = await open_store(settings.data_dir)
-    sdk = HTTPSDK()
+    sdk = HTTPSDK(signer=signer, server_kind=server_kind)
     functions = FunctionIndex(store.catalog)
     await functions.refresh()
 
@@ -84,26 +102,45 @@ async def serve(settings: Settings) -> None:
         lease_ms=LEASE_MS,
         poll_ms=1000,
     )
-    app = create_app(Services(store, registry, scheduler, clock))
+    app = create_app(
+        Services(store, registry, scheduler, clock, auth=auth, server_kind=server_kind)
+    )
+    serve_http = settings.role in ("all", "api")
+    run_work = settings.role in ("all", "worker")
 
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
-    sockets = _bind(settings.host, settings.port)
-    port = sockets[0].getsockname()[1]
-    log.info("inngestd listening on http://%s:%d", settings.host, port)
+    sockets = _bind(settings.host, settings.port) if serve_http else []
+    if serve_http:
+        port = sockets[0].getsockname()[1]
+        log.info("inngestd listening on http://%s:%d", settings.host, port)
+    if settings.mode == "cloud":
+        log.info(
+            "start mode: role %s, %d event key(s), signing key%s enforced",
+            settings.role,
+            len(settings.event_keys),
+            " and fallback" if settings.signing_key_fallback else "",
+        )
+    if not serve_http:
+        log.info("role worker: no HTTP server")
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    tasks = [
-        asyncio.create_task(server.serve(sockets=sockets), name="http"),
-        asyncio.create_task(scheduler.run(), name="scheduler"),
-        asyncio.create_task(worker.run(), name="worker"),
-    ]
+    tasks = []
+    if serve_http:
+        tasks.append(asyncio.create_task(server.serve(sockets=sockets), name="http"))
+    if run_work:
+        tasks += [
+            asyncio.create_task(scheduler.run(), name="scheduler"),
+            asyncio.create_task(worker.run(), name="worker"),
+        ]
     background = []
-    if settings.sdk_urls:
+    if settings.sdk_urls and not run_work:
+        log.warning("role api: the -u URLs are synced by worker processes, not here")
+    elif settings.sdk_urls:
         interval = settings.poll_interval_s
         background.append(
             asyncio.create_task(registry.poll(settings.sdk_urls, interval), name="sync")

@@ -2,8 +2,9 @@
 
 Fixture API
 -----------
-* ``server_factory(app_urls=(), *, data_dir=None, poll_interval=1, extra_args=(), port=None)``
-  -> :class:`ServerProcess` (started, healthy). Function scope; every server is
+* ``server_factory(app_urls=(), *, data_dir=None, poll_interval=1, extra_args=(), port=None,
+  command="dev")`` -> :class:`ServerProcess` (started, healthy); ``command="start"`` runs
+  ``inngestd start`` (keys go in ``extra_args``). Function scope; every server is
   stopped (SIGTERM, then SIGKILL) at teardown. ``.restart()``, ``.kill9()``,
   ``.start()``, ``.log_tail()``, ``.url``, ``.port``, ``.data_dir``.
 * ``app_factory(module="main_app", *, server, port=None, env=None)`` -> :class:`AppProcess`
@@ -31,8 +32,10 @@ from tests.e2e.harness import (
     LIVE,
     Api,
     AppProcess,
+    NodeAppProcess,
     ServerProcess,
     free_port,
+    node_deps_problem,
     uid,
 )
 
@@ -68,6 +71,7 @@ def _start_server(
     poll_interval: int | None,
     extra_args: Iterable[str],
     port: int | None,
+    command: str = "dev",
 ) -> ServerProcess:
     port = port or free_port()
     run_dir = base / f"inngestd-{port}"
@@ -79,6 +83,7 @@ def _start_server(
         app_urls=app_urls,
         extra_args=extra_args,
         poll_interval=poll_interval,
+        command=command,
     )
     srv.data_dir.mkdir(parents=True, exist_ok=True)
     srv.start()
@@ -116,6 +121,7 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
         poll_interval: int | None = 1,
         extra_args: Iterable[str] = (),
         port: int | None = None,
+        command: str = "dev",
     ) -> ServerProcess:
         srv = _start_server(
             tmp_path,
@@ -124,6 +130,7 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
             poll_interval=poll_interval,
             extra_args=extra_args,
             port=port,
+            command=command,
         )
         started.append(srv)
         return srv
@@ -236,6 +243,114 @@ def server(stack: Stack) -> ServerProcess:
 @pytest.fixture
 def k() -> str:
     return uid()
+
+
+# --------------------------------------------------------------------------- SDK matrix
+
+#: The SDK apps every shared scenario (test_sdk_scenarios.py) runs against, by name.
+SDKS = ("python", "typescript", "typescript-no-checkpoint")
+
+TS_APP_ID = "e2e-ts-app"
+
+
+@dataclasses.dataclass
+class SdkStack:
+    """One SDK's app synced to its own server: ``slug(fn)`` is the function's id there."""
+
+    sdk: str
+    server: ServerProcess
+    app: AppProcess
+    api: Api
+    app_id: str
+
+    def slug(self, fn: str) -> str:
+        return f"{self.app_id}-{fn}"
+
+    @property
+    def is_ts(self) -> bool:
+        return self.sdk.startswith("typescript")
+
+
+def start_ts_stack(
+    base: Path,
+    *,
+    checkpointing: bool = True,
+    server_start: Callable[..., ServerProcess] | None = None,
+    server_host: str = "127.0.0.1",
+    app_port: int | None = None,
+) -> SdkStack:
+    """A server with ``-u`` pointing at the TS app, the app (INNGEST_BASE_URL on
+    ``server_host``), synced."""
+    problem = node_deps_problem()
+    if problem is not None:
+        pytest.fail(f"the TypeScript e2e app cannot start: {problem}")
+    app_port = app_port or free_port()
+    app_url = f"http://127.0.0.1:{app_port}/api/inngest"
+    if server_start is None:
+        server = _start_server(
+            base, [app_url], data_dir=None, poll_interval=1, extra_args=(), port=None
+        )
+    else:
+        server = server_start([app_url])
+    app = NodeAppProcess(
+        app_port,
+        f"http://{server_host}:{server.port}",
+        base / f"ts-app-{app_port}.log",
+        app_id=TS_APP_ID,
+        checkpointing=checkpointing,
+    )
+    try:
+        app.start()
+    except BaseException:
+        server.stop()
+        raise
+    api = Api(server.url)
+    api.wait_synced(
+        TS_APP_ID,
+        slugs=[f"{TS_APP_ID}-{fn}" for fn in ("chain", "slow", "nonretriable")],
+        exact=False,
+        timeout=30,
+    )
+    sdk = "typescript" if checkpointing else "typescript-no-checkpoint"
+    return SdkStack(sdk, server, app, api, TS_APP_ID)
+
+
+def _ts_session_stack(
+    tmp_path_factory: pytest.TempPathFactory, checkpointing: bool
+) -> Iterator[SdkStack]:
+    base = tmp_path_factory.mktemp("e2e-ts" if checkpointing else "e2e-ts-nockpt")
+    st: SdkStack | None = None
+    try:
+        st = start_ts_stack(base, checkpointing=checkpointing)
+        yield st
+    finally:
+        if st is not None:
+            st.api.close()
+            st.app.stop()
+            st.server.stop()
+
+
+@pytest.fixture(scope="session")
+def ts_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SdkStack]:
+    yield from _ts_session_stack(tmp_path_factory, checkpointing=True)
+
+
+@pytest.fixture(scope="session")
+def ts_stack_no_checkpoint(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SdkStack]:
+    yield from _ts_session_stack(tmp_path_factory, checkpointing=False)
+
+
+@pytest.fixture(params=SDKS)
+def sdk(request: pytest.FixtureRequest) -> SdkStack:
+    """The shared-scenario stack for one SDK (parametrized: a gap shows up by name)."""
+    if request.param == "python":
+        st: Stack = request.getfixturevalue("stack")
+        return SdkStack("python", st.server, st.app, st.api, "e2e-app")
+    if request.param == "typescript":
+        return request.getfixturevalue("ts_stack")  # type: ignore[no-any-return]
+    return request.getfixturevalue("ts_stack_no_checkpoint")  # type: ignore[no-any-return]
 
 
 def pytest_configure(config: Any) -> None:

@@ -266,7 +266,8 @@ class _Proc:
 
 
 class ServerProcess(_Proc):
-    """One ``inngestd dev`` process. Restartable on the same port and data dir."""
+    """One ``inngestd dev`` (or, with ``command="start"``, ``inngestd start``: pass the
+    keys in ``extra_args``) process. Restartable on the same port and data dir."""
 
     name = "inngestd"
 
@@ -278,14 +279,18 @@ class ServerProcess(_Proc):
         app_urls: Iterable[str] = (),
         extra_args: Iterable[str] = (),
         poll_interval: int | None = 1,
+        command: str = "dev",
     ) -> None:
         super().__init__(port, log_path)
         self.data_dir = data_dir
         self.app_urls = list(app_urls)
         self.extra_args = list(extra_args)
         self.poll_interval = poll_interval
+        self.command = command
 
     def _command(self) -> list[str]:
+        if self.command == "start":
+            return self._start_command()
         cmd = [
             PYTHON,
             "-m",
@@ -307,6 +312,29 @@ class ServerProcess(_Proc):
             cmd.append("--no-poll")
         else:
             cmd += ["--poll-interval", str(self.poll_interval)]
+        for u in self.app_urls:
+            cmd += ["-u", u]
+        return cmd + self.extra_args
+
+    def _start_command(self) -> list[str]:
+        cmd = [
+            PYTHON,
+            "-m",
+            "inngestd",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--sqlite-dir",
+            str(self.data_dir),
+            "--retry-interval",
+            "1",
+            "--log-level",
+            "info",
+            "--poll-interval",
+            str(self.poll_interval or 0),
+        ]
         for u in self.app_urls:
             cmd += ["-u", u]
         return cmd + self.extra_args
@@ -392,16 +420,81 @@ class AppProcess(_Proc):
         return httpx.put(self.serve_url, timeout=10)
 
 
+TS_APP_DIR = REPO_ROOT / "tests" / "e2e" / "ts_app"
+
+
+def node_deps_problem() -> str | None:
+    """Why the TypeScript app cannot start here (None when it can): Node.js missing, or
+    ``npm ci`` not run in tests/e2e/ts_app (``make test`` runs it)."""
+    import shutil
+
+    if shutil.which("node") is None:
+        return "Node.js is not installed"
+    if not (TS_APP_DIR / "node_modules" / "inngest" / "package.json").exists():
+        return f"run `npm ci` in {TS_APP_DIR} (make test does)"
+    return None
+
+
+class NodeAppProcess(AppProcess):
+    """The TypeScript SDK app (tests/e2e/ts_app/app.mjs) on Node.js, served by the SDK's
+    own Node adapter. Same routes as the Python app (/counts, /records) plus /calls
+    (POSTs to the serve endpoint per fnId) and POST /send (send through the SDK client).
+
+    ``checkpointing=False`` turns the SDK's async checkpointing off (the per-step
+    protocol); ``server_url`` may name ``localhost`` (Node may resolve it to ::1)."""
+
+    def __init__(
+        self,
+        port: int,
+        server_url: str,
+        log_path: Path,
+        *,
+        app_id: str = "e2e-ts-app",
+        checkpointing: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__("ts_app", port, server_url, log_path, env)
+        self.app_id = app_id
+        self.checkpointing = checkpointing
+        self.name = f"ts-app[{app_id}{'' if checkpointing else ',no-checkpoint'}]"
+
+    def _command(self) -> list[str]:
+        return ["node", str(TS_APP_DIR / "app.mjs")]
+
+    def _env(self) -> dict[str, str]:
+        env = subprocess_env(
+            {
+                "INNGEST_DEV": "1",
+                "INNGEST_BASE_URL": self.server_url,
+                "PORT": str(self.port),
+                "E2E_APP_ID": self.app_id,
+                "E2E_CHECKPOINTING": "1" if self.checkpointing else "0",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def calls(self) -> dict[str, int]:
+        """How many calls the server made to each function (round trips)."""
+        r = httpx.get(f"{self.url}/calls", timeout=5)
+        r.raise_for_status()
+        return dict(r.json())
+
+
 # --------------------------------------------------------------------------- API client
 
 
 class Api:
     """A thin client for the server's HTTP API with deadline-based waits."""
 
-    def __init__(self, base_url: str, event_key: str = "e2e-key") -> None:
+    def __init__(
+        self, base_url: str, event_key: str = "e2e-key", *, bearer: str | None = None
+    ) -> None:
+        """``bearer``: sent as ``Authorization: Bearer ...`` (``inngestd start``)."""
         self.base_url = base_url.rstrip("/")
         self.event_key = event_key
-        self.http = httpx.Client(base_url=self.base_url, timeout=10)
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        self.http = httpx.Client(base_url=self.base_url, timeout=10, headers=headers)
 
     def close(self) -> None:
         self.http.close()

@@ -123,7 +123,9 @@ def test_resync_by_put_with_polling_disabled(
     )
     r = v2.sync()
     assert r.status_code == 200, r.text
-    assert r.json().get("modified") is True, r.json()
+    assert r.json().get("ok") is True, r.json()
+    # `modified` may already be false here: with polling off the server still retries its
+    # start-up sync until one succeeds, and that retry can reach v2 first.
     listed = api.wait_synced(
         "e2e-sync", slugs=["e2e-sync-alpha", "e2e-sync-gamma"], timeout=10
     )

@@ -86,7 +86,7 @@ def with_retries(attempts: Any) -> dict[str, Any]:
 
 
 CAPTURED_PY = CAPTURED_PY_WITH_BATCH.replace(
-    b'''   "batchEvents":{"maxSize":10,"timeout":"5s","key":"event.data.k"},\n''', b""
+    b"""   "batchEvents":{"maxSize":10,"timeout":"5s","key":"event.data.k"},\n""", b""
 )
 
 

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from inngestd.api import graphql, ingest, responses, rest, ui
+from inngestd.api import auth, checkpoint, graphql, ingest, responses, rest, ui
 from inngestd.api.context import Services
 
 __all__ = ["Services", "create_app"]
 
 
 def create_app(services: Services) -> Starlette:
-    routes = [*ingest.routes(), *rest.routes(), *graphql.routes(), *ui.routes()]
+    routes = [
+        *ingest.routes(),
+        *rest.routes(),
+        *checkpoint.routes(),
+        *graphql.routes(),
+        *ui.routes(),
+    ]
+    middleware = [Middleware(responses.ServerKindHeader, kind=services.server_kind)]
+    if services.auth is not None:  # start mode: keys required (api/auth.py)
+        routes += auth.routes()
+        middleware.append(Middleware(auth.AuthMiddleware, config=services.auth))
     app = Starlette(
-        routes=routes, exception_handlers={404: _not_found, 405: _not_allowed}
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={404: _not_found, 405: _not_allowed},
     )
     app.state.services = services
     return app

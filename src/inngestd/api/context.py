@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from inngestd import errors
 from inngestd.api import responses
+from inngestd.api.auth import AuthConfig
 from inngestd.clock import Clock
 from inngestd.registry import Registry
 from inngestd.scheduling import Scheduler
@@ -29,6 +30,10 @@ class Services:
     registry: Registry
     scheduler: Scheduler
     clock: Clock
+    #: Keys enforced in start mode; None (dev mode) leaves every route open.
+    auth: AuthConfig | None = None
+    #: ``X-Inngest-Server-Kind`` of this server: ``dev``, or ``cloud`` in start mode.
+    server_kind: str = "dev"
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -34,9 +34,10 @@ async def send_events(request: Request) -> Response:
 async def register(request: Request) -> Response:
     _store, _clock, services = ctx(request)
     expected = request.headers.get("x-inngest-expected-server-kind")
-    if expected and expected != "dev":
+    kind = services.server_kind
+    if expected and expected != kind:
         return responses.json(
-            {"error": f"Expected server kind {expected}, got dev", "status": 400},
+            {"error": f"Expected server kind {expected}, got {kind}", "status": 400},
             400,
         )
     try:

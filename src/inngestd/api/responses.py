@@ -5,19 +5,39 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inngestd import errors
 
-SERVER_HEADERS = {"X-Inngest-Server-Kind": "dev"}
+SERVER_KIND_HEADER = "X-Inngest-Server-Kind"
+
+
+class ServerKindHeader:
+    """ASGI middleware: ``X-Inngest-Server-Kind: <kind>`` on every HTTP response, as Go's
+    StaticHeadersMiddleware does (``dev`` for `inngestd dev`, ``cloud`` for `start`)."""
+
+    def __init__(self, app: ASGIApp, kind: str = "dev") -> None:
+        self.app = app
+        self.kind = kind
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_kind(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[SERVER_KIND_HEADER] = self.kind
+            await send(message)
+
+        await self.app(scope, receive, send_with_kind)
 
 
 def json(content: Any, status: int = 200) -> Response:
     return Response(
-        orjson.dumps(content),
-        status_code=status,
-        media_type="application/json",
-        headers=SERVER_HEADERS,
+        orjson.dumps(content), status_code=status, media_type="application/json"
     )
 
 

@@ -31,6 +31,13 @@ INVOKE_TIMEOUT_MEMO = orjson.dumps(
         }
     }
 )
+# Ops whose result is memoised at once (then the next discovery call follows).
+_SAVED = {
+    Opcode.STEP_RUN.value,
+    Opcode.STEP.value,
+    Opcode.STEP_FAILED.value,
+    Opcode.STEP_ERROR.value,
+}
 # Ops that end a branch without work for the server.
 _LAZY = {Opcode.NONE.value, Opcode.DEFER_ADD.value, Opcode.DEFER_ABORT.value}
 
@@ -188,6 +195,18 @@ def _ops(ctx: RunContext, item: QueueItem, outcome: Ops, env: Env) -> list[fx.Ef
         effects += produced
         if any(isinstance(e, fx.Finish) for e in produced):
             break
+    if (
+        len(ops) == 1
+        and ops[0].op in _SAVED
+        and not ctx.pending
+        and not ctx.run.disable_immediate
+    ):
+        # The step may already be memoised: a TS SDK that checkpointed it (api/
+        # checkpoint.py; a checkpoint schedules nothing) also reports it here when it
+        # thought the checkpoint failed. The write-once save then schedules nothing
+        # either, so ask for the next discovery explicitly (same item id: a no-op when
+        # the save already enqueued it).
+        effects.append(fx.Discover(ops[0].id))
     return effects
 
 
@@ -350,3 +369,42 @@ def _invoke(ctx: RunContext, item: QueueItem, op: Op, env: Env) -> list[fx.Effec
 
 def parse_timeout_ms(text: str) -> int:
     return int(parse_duration(text).total_seconds() * 1000)
+
+
+# Ops the checkpoint API stores; lazy ops ride along and are ignored.
+CHECKPOINTABLE = frozenset({Opcode.STEP_RUN.value, Opcode.STEP.value})
+
+
+def checkpoint(
+    ctx: RunContext, ops: list[Op], env: Env, started_ms: dict[str, int] | None = None
+) -> list[fx.Effect]:
+    """Step results the SDK checkpointed (`POST /v1/checkpoint/{run}/async`) while the
+    call that runs them continues: memoise each write-once, without scheduling anything
+    (the running call goes on to the next step itself). Only StepRun/Step are expected;
+    the caller rejects other non-lazy ops."""
+    effects: list[fx.Effect] = []
+    for op in ops:
+        if op.op not in CHECKPOINTABLE:
+            continue
+        memo = (
+            orjson.dumps({"data": op.data})
+            if op.op == Opcode.STEP_RUN
+            else orjson.dumps(op.data)
+        )
+        effects.append(fx.SaveStep(op.id, memo, discover=False))
+        effects.append(
+            fx.RecordSpan(
+                StepSpan(
+                    run_id=ctx.run.id,
+                    step_id=op.id,
+                    name=op.label,
+                    op=op.op,
+                    attempt=0,
+                    started_ms=(started_ms or {}).get(op.id, env.started_ms),
+                    ended_ms=env.now_ms,
+                    status="COMPLETED",
+                    output=memo,
+                )
+            )
+        )
+    return effects

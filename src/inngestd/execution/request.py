@@ -12,6 +12,8 @@ from inngestd.domain.runs import RunContext
 # Above this the SDK is told to fetch events and memos through the API (use_api).
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 REQUEST_VERSION = 2
+# Whether calls offer the TS SDK async checkpointing (POST /v1/checkpoint/{run}/async).
+CHECKPOINTING = True
 
 
 def build_body(ctx: RunContext, item: QueueItem) -> bytes:
@@ -41,8 +43,9 @@ def _body(ctx: RunContext, item: QueueItem, *, use_api: bool) -> bytes:
             "stack": {"stack": ctx.stack, "current": len(ctx.stack)},
             "env": "dev",
             "step_id": item.step_id or DISCOVERY,
-            # fn_id stays empty: a non-empty one turns on the TS SDK's async checkpointing.
-            "fn_id": "",
+            # A non-empty fn_id tells the TS SDK that this server serves the checkpoint
+            # API (api/checkpoint.py): it then runs steps back to back in one call.
+            "fn_id": run.function_id if CHECKPOINTING else "",
             "qi_id": item.id,
         },
         "version": REQUEST_VERSION if run.request_version < 0 else run.request_version,

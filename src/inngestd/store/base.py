@@ -373,3 +373,47 @@ class Store:
     # should look at now rather than at its next poll.
     subscribe: Callable[[Callable[[str], None]], None]
     history: History
+
+
+class HistoryWriter(Protocol):
+    """Writes the read side of runs where it is not written by `RunState` itself (start
+    mode: the outbox relay copies what the Redis scripts did into PostgreSQL).
+
+    Every method is an idempotent upsert: the relay may deliver a record twice, or
+    deliver an older record after a newer one."""
+
+    async def record_run(self, run: Run, events: Sequence[Event]) -> None:
+        """A created run and its trigger events. A run already recorded is kept as it is
+        (its status only moves through `record_status`)."""
+        ...
+
+    async def record_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        started_ms: int | None = None,
+        ended_ms: int | None = None,
+        output: bytes | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Move a run to `status`. An ended run stays as it ended (a late or repeated
+        record changes nothing); `started_ms` keeps the first value given. Returns False
+        when the run is not recorded yet (the caller delivers the record again later)."""
+        ...
+
+    async def record_span(self, span: StepSpan, *, key: str | None = None) -> None:
+        """A step attempt. `key` identifies the record for de-duplication (default: the
+        span's content), so a redelivered span is stored once."""
+        ...
+
+    async def record_step(self, run_id: str, step_id: str, memo: bytes) -> None:
+        """A step's memo (write-once: the first wins). Traces use it for `step_done` and
+        as the output of spans recorded before their step finished (sleep, wait, invoke)."""
+        ...
+
+    async def delete_before(self, cutoff_ms: int, batch: int) -> int:
+        """Retention: delete at most `batch` runs that ended before `cutoff_ms`, with their
+        spans, steps and event links. Returns how many runs were deleted (the caller loops
+        until it gets fewer than `batch`)."""
+        ...

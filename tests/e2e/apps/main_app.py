@@ -150,6 +150,23 @@ async def flaky(ctx: inngest.Context) -> dict[str, Any]:
     return {"result": "ok", **out}
 
 
+@client.create_function(
+    fn_id="retry-after", trigger=inngest.TriggerEvent(event="e2e/retry-after")
+)
+async def retry_after(ctx: inngest.Context) -> dict[str, Any]:
+    """The step asks for a retry in 2 seconds once, then succeeds."""
+    k = _k(ctx)
+
+    async def later() -> dict[str, Any]:
+        n = _count("retry-after", "later", k)
+        if n == 1:
+            raise inngest.RetryAfterError(f"come back later {k}", 2000)
+        return {"attempts": n, "at": time.time()}
+
+    out = await ctx.step.run("later", later)
+    return {"result": "ok", **out}
+
+
 # ----------------------------------------------------------------------------- wait / invoke
 
 
@@ -212,6 +229,31 @@ async def invoker(ctx: inngest.Context) -> dict[str, Any]:
 
     await ctx.step.run("after", after)
     return {"invoked": result}
+
+
+@client.create_function(
+    fn_id="send-event", trigger=inngest.TriggerEvent(event="e2e/send-event")
+)
+async def send_event_fn(ctx: inngest.Context) -> dict[str, Any]:
+    k = _k(ctx)
+    ids = await ctx.step.send_event(
+        "emit",
+        [
+            inngest.Event(
+                name="e2e/simple", data={"k": f"{k}-a", "from": "send-event"}
+            ),
+            inngest.Event(
+                name="e2e/simple", data={"k": f"{k}-b", "from": "send-event"}
+            ),
+        ],
+    )
+
+    async def after() -> str:
+        _count("send-event", "after", k)
+        return "after"
+
+    await ctx.step.run("after", after)
+    return {"ids": ids}
 
 
 # ----------------------------------------------------------------------------- failures / cancel
@@ -386,9 +428,11 @@ FUNCTIONS = [
     sleep_fn,
     sleep_until_fn,
     flaky,
+    retry_after,
     wait_fn,
     invoked,
     invoker,
+    send_event_fn,
     invoke_err,
     nonretriable,
     exhaust,
@@ -417,6 +461,17 @@ async def counts() -> dict[str, int]:
 @app.get("/records")
 async def records() -> dict[str, list[Any]]:
     return dict(RECORDS)
+
+
+@app.post("/send")
+async def send(request: fastapi.Request) -> dict[str, Any]:
+    """Send the body (an event or a list of events) through the SDK client."""
+    payload = await request.json()
+    items = payload if isinstance(payload, list) else [payload]
+    ids = await client.send(
+        [inngest.Event(name=e["name"], data=e.get("data") or {}) for e in items]
+    )
+    return {"ids": ids}
 
 
 inngest.fast_api.serve(app, client, FUNCTIONS)

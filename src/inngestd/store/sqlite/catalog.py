@@ -4,52 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
-
-import orjson
 
 from inngestd import ids
-from inngestd.domain.flow_config import from_json as flow_from_json
-from inngestd.domain.flow_config import to_json as flow_to_json
-from inngestd.domain.functions import (
-    App,
-    Function,
-    SyncResult,
-    cancel_from_json,
-    cancel_to_json,
-    triggers_from_json,
-    triggers_to_json,
-)
+from inngestd.domain.functions import App, Function, SyncResult
+from inngestd.store.records import FUNCTION_COLUMNS, config_record, function_from_row
 from inngestd.store.sqlite.db import Database
-
-_FN_COLS = "id, app_id, name, url, retries, config"
-
-
-def _function(row: Any) -> Function:
-    fid, app_id, name, url, retries, config = row
-    cfg = orjson.loads(config)
-    return Function(
-        id=str(fid),
-        app_id=str(app_id),
-        name=str(name),
-        url=str(url),
-        triggers=triggers_from_json(cfg["triggers"]),
-        retries=int(retries),
-        cancel=cancel_from_json(cfg.get("cancel", [])),
-        config=orjson.dumps(cfg.get("raw", {})),
-        flow=flow_from_json(cfg.get("flow") or {}),
-    )
-
-
-def _config_record(fn: Function) -> bytes:
-    return orjson.dumps(
-        {
-            "triggers": triggers_to_json(fn.triggers),
-            "cancel": cancel_to_json(fn.cancel),
-            "flow": flow_to_json(fn.flow),
-            "raw": orjson.Fragment(fn.config),
-        }
-    )
 
 
 class SQLiteCatalog:
@@ -89,7 +48,7 @@ class SQLiteCatalog:
                         fn.name,
                         fn.url,
                         fn.retries,
-                        _config_record(fn),
+                        config_record(fn),
                         now_ms,
                     )
                     for fn in functions
@@ -119,9 +78,9 @@ class SQLiteCatalog:
         def q(conn: sqlite3.Connection) -> list[App]:
             fns: dict[str, list[Function]] = {}
             for row in conn.execute(
-                f"SELECT {_FN_COLS} FROM functions WHERE archived = 0 ORDER BY id"
+                f"SELECT {FUNCTION_COLUMNS} FROM functions WHERE archived = 0 ORDER BY id"
             ):
-                fn = _function(row)
+                fn = function_from_row(row)
                 fns.setdefault(fn.app_id, []).append(fn)
             return [
                 App(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(fns.get(r[0], [])))
@@ -135,9 +94,9 @@ class SQLiteCatalog:
     async def functions(self) -> list[Function]:
         def q(conn: sqlite3.Connection) -> list[Function]:
             return [
-                _function(r)
+                function_from_row(r)
                 for r in conn.execute(
-                    f"SELECT {_FN_COLS} FROM functions WHERE archived = 0"
+                    f"SELECT {FUNCTION_COLUMNS} FROM functions WHERE archived = 0"
                 )
             ]
 

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any
-
-import orjson
 
 from inngestd.domain.events import Event
+from inngestd.store.records import EVENT_COLUMNS, event_from_row
 from inngestd.store.sqlite.db import Database
 
-_COLS = "seq, internal_id, name, user_id, received_ms, payload"
-
-
-def event_from_row(row: Any) -> Event:
-    seq, internal_id, name, user_id, received_ms, payload = row
-    return Event(
-        internal_id=str(internal_id),
-        name=str(name),
-        payload=orjson.loads(payload),
-        received_ms=int(received_ms),
-        user_id=user_id if isinstance(user_id, str) else None,
-        seq=int(seq),
-    )
+_COLS = EVENT_COLUMNS
 
 
 def insert_events(conn: sqlite3.Connection, events: Sequence[Event]) -> list[Event]:

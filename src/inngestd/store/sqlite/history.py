@@ -1,22 +1,17 @@
 """SQLite History: run listings, counts and traces for the APIs and the dashboard.
 
-Listing is keyset-paginated on `(created_ms, id)`, newest first. A filter on several
-statuses or functions becomes one `UNION ALL` branch per combination, each walking its own
-index range (`runs_status_created`, `runs_fn_status_created`, ...) and stopping after
-`limit` rows, so a page costs O(limit x branches) however many runs the store holds.
+Listing is keyset-paginated on `(created_ms, id)`, newest first; the query (one index range
+per status x function combination) is built by `inngestd.store.run_listing`, shared with
+the PostgreSQL backend.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import itertools
 import sqlite3
 from typing import Any
 
 import orjson
 
-from inngestd import errors
 from inngestd.domain.queue import ItemKind, QueueItem
 from inngestd.store.base import (
     RunFilter,
@@ -26,129 +21,28 @@ from inngestd.store.base import (
     RunTrace,
     TraceSpan,
 )
+from inngestd.store.records import (
+    RUN_COLUMNS,
+    decode_cursor,
+    encode_cursor,
+    run_from_row,
+)
+from inngestd.store.run_listing import (
+    MAX_BRANCHES,
+    NAMED_FROM,
+    SELECT,
+    in_where,
+    list_sql,
+)
 from inngestd.store.sqlite.db import Database
-from inngestd.store.sqlite.runs import RUN_COLUMNS, run_from_row
 
-_COLS = RUN_COLUMNS
-_SELECT = ", ".join(f"r.{c}" for c in _COLS)
-_INNER = ", ".join(_COLS)
-# Beyond this many (status x function x app) combinations a single IN query is cheaper.
-MAX_BRANCHES = 64
+# Kept importable from here (the listing helpers moved to inngestd.store.run_listing).
+__all__ = ["MAX_BRANCHES", "SQLiteHistory", "decode_cursor", "encode_cursor"]
 
 
 def _row(row: Any) -> RunRow:
     n = len(RUN_COLUMNS)
     return RunRow(run_from_row(row), row[n], row[n + 1])
-
-
-def encode_cursor(created_ms: int, run_id: str) -> str:
-    raw = orjson.dumps([created_ms, run_id])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[int, str]:
-    """Raises errors.InvalidInput for anything `encode_cursor` did not produce."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, run_id = orjson.loads(raw)
-    except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
-        raise errors.InvalidInput(f"invalid cursor {cursor!r}") from None
-    if not isinstance(created, int) or not isinstance(run_id, str):
-        raise errors.InvalidInput(f"invalid cursor {cursor!r}")
-    return created, run_id
-
-
-def _where(
-    flt: RunFilter,
-    status: str | None,
-    function_id: str | None,
-    app_id: str | None,
-    after: tuple[int, str] | None,
-) -> tuple[str, list[object]]:
-    """The WHERE clause of one branch: equalities first, then the time/keyset range."""
-    clauses: list[str] = []
-    args: list[object] = []
-    for col, value in (
-        ("function_id", function_id),
-        ("app_id", app_id),
-        ("status", status),
-    ):
-        if value is not None:
-            clauses.append(f"{col} = ?")
-            args.append(value)
-    if flt.after_ms is not None:
-        clauses.append("created_ms >= ?")
-        args.append(flt.after_ms)
-    if flt.before_ms is not None:
-        clauses.append("created_ms < ?")
-        args.append(flt.before_ms)
-    if after is not None:
-        clauses.append("(created_ms, id) < (?, ?)")
-        args += list(after)
-    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), args
-
-
-def _in_where(
-    flt: RunFilter, after: tuple[int, str] | None
-) -> tuple[str, list[object]]:
-    where, args = _where(flt, None, None, None, after)
-    extra: list[str] = []
-    for col, values in (
-        ("status", sorted(s.value for s in flt.statuses)),
-        ("function_id", sorted(flt.function_ids)),
-        ("app_id", sorted(flt.app_ids)),
-    ):
-        if values:
-            extra.append(f"{col} IN ({', '.join('?' * len(values))})")
-            args += values
-    if extra:
-        joined = " AND ".join(extra)
-        where = f"{where} AND {joined}" if where else f"WHERE {joined}"
-    return where, args
-
-
-def _or_any(values: list[str]) -> list[str | None]:
-    return list(values) if values else [None]
-
-
-def _branches(flt: RunFilter) -> list[tuple[str | None, str | None, str | None]]:
-    statuses = _or_any(sorted(s.value for s in flt.statuses))
-    functions = _or_any(sorted(flt.function_ids))
-    # With functions given, the app is implied by them: filter it per branch instead.
-    apps = _or_any(sorted(flt.app_ids) if not flt.function_ids else [])
-    return list(itertools.product(statuses, functions, apps))
-
-
-def _list_sql(
-    flt: RunFilter, after: tuple[int, str] | None, limit: int
-) -> tuple[str, list[object]]:
-    order = "ORDER BY created_ms DESC, id DESC"
-    branches = _branches(flt)
-    args: list[object] = []
-    if len(branches) > MAX_BRANCHES:
-        where, args = _in_where(flt, after)
-        inner = f"SELECT {_INNER} FROM runs {where} {order} LIMIT ?"
-        args.append(limit)
-    else:
-        parts = []
-        for status, fn, app in branches:
-            where, branch_args = _where(flt, status, fn, app, after)
-            if flt.app_ids and flt.function_ids:
-                marks = ", ".join("?" * len(flt.app_ids))
-                where += f" AND app_id IN ({marks})"
-                branch_args += sorted(flt.app_ids)
-            parts.append(
-                f"SELECT * FROM (SELECT {_INNER} FROM runs {where} {order} LIMIT ?)"
-            )
-            args += [*branch_args, limit]
-        inner = " UNION ALL ".join(parts)
-    sql = (
-        f"SELECT {_SELECT}, f.name, e.name FROM ({inner}) r"
-        " LEFT JOIN functions f ON f.id = r.function_id"
-        " LEFT JOIN events e ON e.internal_id = r.event_id"
-        f" ORDER BY r.created_ms DESC, r.id DESC LIMIT ?"
-    )
-    return sql, [*args, limit]
 
 
 class SQLiteHistory:
@@ -159,7 +53,7 @@ class SQLiteHistory:
         self, filter: RunFilter, *, cursor: str | None = None, limit: int = 50
     ) -> RunPage:
         after = decode_cursor(cursor) if cursor else None
-        sql, args = _list_sql(filter, after, limit + 1)
+        sql, args = list_sql(filter, after, limit + 1)
 
         def q(conn: sqlite3.Connection) -> list[RunRow]:
             return [_row(r) for r in conn.execute(sql, args)]
@@ -171,7 +65,7 @@ class SQLiteHistory:
         return RunPage(rows, cursors[-1] if more and cursors else None, cursors)
 
     async def count_runs(self, filter: RunFilter) -> int:
-        where, args = _in_where(filter, None)
+        where, args = in_where(filter, None)
 
         def q(conn: sqlite3.Connection) -> int:
             return int(
@@ -264,9 +158,7 @@ class SQLiteHistory:
 
 def _get(conn: sqlite3.Connection, run_id: str) -> RunRow | None:
     row = conn.execute(
-        f"SELECT {_SELECT}, f.name, e.name FROM runs r"
-        " LEFT JOIN functions f ON f.id = r.function_id"
-        " LEFT JOIN events e ON e.internal_id = r.event_id WHERE r.id = ?",
+        f"SELECT {SELECT}, f.name, e.name FROM runs r{NAMED_FROM} WHERE r.id = ?",
         (run_id,),
     ).fetchone()
     return _row(row) if row else None

@@ -18,7 +18,6 @@ from inngestd.domain.runs import (
     PauseKind,
     Run,
     RunContext,
-    RunFlow,
     RunStatus,
     StepSpan,
 )
@@ -30,6 +29,7 @@ from inngestd.store.base import (
     PendingStart,
     SchedulePlan,
 )
+from inngestd.store.records import RUN_COLUMNS, flow_record, run_from_row
 from inngestd.store.sqlite import flow_tx
 from inngestd.store.sqlite.db import Database
 from inngestd.store.sqlite.events import insert_events
@@ -40,48 +40,12 @@ from inngestd.store.sqlite.queue import (
     release_keys,
 )
 
-RUN_COLUMNS = (
-    "id",
-    "function_id",
-    "app_id",
-    "event_id",
-    "status",
-    "created_ms",
-    "started_ms",
-    "ended_ms",
-    "output",
-    "request_version",
-    "disable_immediate",
-    "reason",
-    "max_attempts",
-    "flow",
-)
 _RUN_COLS = ", ".join(RUN_COLUMNS)
 _PAUSE_COLS = (
     "id, run_id, step_id, kind, event_name, expires_ms, after_seq, expression, correlation_id,"
     " trigger, timeout_memo"
 )
 _ENDED = tuple(s.value for s in RunStatus if s.is_ended)
-
-
-def run_from_row(row: Any) -> Run:
-    """A Run from a row whose first columns are RUN_COLUMNS."""
-    return Run(
-        id=str(row[0]),
-        function_id=str(row[1]),
-        app_id=str(row[2]),
-        event_id=str(row[3]),
-        status=RunStatus(row[4]),
-        created_ms=int(row[5]),
-        started_ms=row[6],
-        ended_ms=row[7],
-        output=row[8],
-        request_version=int(row[9]),
-        disable_immediate=bool(row[10]),
-        reason=row[11],
-        max_attempts=int(row[12]),
-        flow=RunFlow.from_json(orjson.loads(row[13]) if row[13] else None),
-    )
 
 
 def _pause(row: Any) -> Pause:
@@ -312,7 +276,7 @@ def _insert_run(
             status.value,
             run.created_ms,
             run.max_attempts,
-            orjson.dumps(run.flow.to_json()),
+            flow_record(run),
             reason,
             now_ms if status.is_ended else None,
         ),
