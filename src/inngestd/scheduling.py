@@ -18,10 +18,10 @@ from inngestd import ids, run_start
 from inngestd.clock import Clock
 from inngestd.domain.events import FUNCTION_FINISHED, FUNCTION_INVOKED, Event
 from inngestd.domain.expressions import compile_expression
-from inngestd.domain.finish import finish_events
+from inngestd.domain.finish import cancellation_events
 from inngestd.domain.functions import Function
 from inngestd.domain.patterns import trigger_matches
-from inngestd.domain.runs import PauseKind, Run, RunStatus
+from inngestd.domain.runs import PauseKind, Run
 from inngestd.functions import FunctionIndex
 from inngestd.store.base import (
     BatchEvent,
@@ -205,18 +205,7 @@ class Scheduler:
         ctx = await self._store.runs.load(run_id)
         if ctx is None or ctx.run.status.is_ended:
             return None
-        events = finish_events(
-            ctx,
-            RunStatus.CANCELLED,
-            output=None,
-            error={
-                "error": "function cancelled",
-                "name": "Error",
-                "message": "function cancelled",
-            },
-            now_ms=now,
-            new_id=lambda: ids.new_ulid(now),
-        )
+        events = cancellation_events(ctx, "function cancelled", now)
         return Cancel(run_id, events)
 
     def new_run(

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from inngestd import ids
 from inngestd.domain.events import (
     FUNCTION_CANCELLED,
     FUNCTION_FAILED,
@@ -91,3 +92,19 @@ def finish_events(
             )
         )
     return out
+
+
+def cancellation_events(
+    ctx: RunContext, message: str, now_ms: int, *, name: str = "Error"
+) -> list[Event]:
+    """The finish events of a run cancelled for `message` (API, cancelOn, singleton,
+    timeout), with fresh ids."""
+    error = {"error": "function cancelled", "name": name, "message": message}
+    return finish_events(
+        ctx,
+        RunStatus.CANCELLED,
+        output=None,
+        error=error,
+        now_ms=now_ms,
+        new_id=lambda: ids.new_ulid(now_ms),
+    )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from inngestd import ids, run_start
 from inngestd.cron import tick_item
 from inngestd.domain.events import SCHEDULED_TIMER, Event, make_event
-from inngestd.domain.finish import finish_events
+from inngestd.domain.finish import cancellation_events
 from inngestd.domain.functions import Trigger
 from inngestd.domain.queue import ItemKind, Lease
 from inngestd.domain.runs import RunStatus
@@ -55,15 +55,7 @@ async def _timeout(lease: Lease, store: Store, now: int) -> None:
         await store.runs.fire(lease, Fire(None), now)
         return
     reason = f"function {'start' if item.ref == 'start' else 'finish'} timeout exceeded"
-    error = {"error": reason, "name": "InngestTimeoutError", "message": reason}
-    events = finish_events(
-        ctx,
-        RunStatus.CANCELLED,
-        output=None,
-        error=error,
-        now_ms=now,
-        new_id=lambda: ids.new_ulid(now),
-    )
+    events = cancellation_events(ctx, reason, now, name="InngestTimeoutError")
     # Cancelling drops every queue item of the run, this one included.
     await store.runs.cancel(Cancel(item.run_id, events, reason), now)
 

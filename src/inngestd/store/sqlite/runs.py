@@ -9,9 +9,8 @@ from typing import Any
 
 import orjson
 
-from inngestd import ids
 from inngestd.domain import effects as fx
-from inngestd.domain.finish import finish_events
+from inngestd.domain.finish import cancellation_events
 from inngestd.domain.queue import ItemKind, Lease, QueueItem
 from inngestd.domain.runs import (
     Pause,
@@ -312,18 +311,7 @@ def _cancel_for_singleton(conn: sqlite3.Connection, run_id: str, now_ms: int) ->
     ctx = _load_ctx(conn, run_id)
     if ctx is None or ctx.run.status.is_ended:
         return
-    events = finish_events(
-        ctx,
-        RunStatus.CANCELLED,
-        output=None,
-        error={
-            "error": "function cancelled",
-            "name": "Error",
-            "message": "cancelled by a newer singleton run",
-        },
-        now_ms=now_ms,
-        new_id=lambda: ids.new_ulid(now_ms),
-    )
+    events = cancellation_events(ctx, "cancelled by a newer singleton run", now_ms)
     _cancel(conn, Cancel(run_id, events, "Singleton"), now_ms)
 
 
