@@ -3,6 +3,7 @@
 Usage::
 
     .venv/bin/python bench/list_runs.py [--runs 100000] [--samples 200]
+    .venv/bin/python bench/list_runs.py --backend postgres [--postgres-uri URI]
 
 Fills a fresh SQLite store through the store API (events appended, runs scheduled in
 batches of 5,000, a third of them finished COMPLETED and a sixth FAILED), then times
@@ -14,12 +15,18 @@ numbers include routing, JSON encoding and the reader thread, not a socket):
 * ``GET /v1/runs?status=COMPLETED&function_id=...``: a filtered first page;
 * the same with two statuses and two functions (four index branches);
 * the GraphQL ``runs`` connection with ``totalCount`` (the dashboard's query).
+
+With ``--backend postgres`` the same runs are written to a fresh schema of PostgreSQL
+through the ``HistoryWriter`` (what start mode's outbox relay does) and the same requests
+are served from the PostgreSQL read side (the schema is dropped afterwards).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import secrets
 import statistics
 import tempfile
 import time
@@ -37,6 +44,7 @@ from inngestd.domain.functions import App, Function, Trigger
 from inngestd.domain.queue import ItemKind, QueueItem
 from inngestd.domain.runs import Run, RunStatus
 from inngestd.store.base import NewRun, SchedulePlan, Store
+from inngestd.store.postgres import PostgresReadStore, open_read_store
 from inngestd.store.sqlite import open_store
 
 FUNCTIONS = 10
@@ -106,6 +114,55 @@ async def fill(store: Store, n: int) -> None:
     print()
 
 
+def _status(i: int) -> RunStatus | None:
+    if i % 3 == 0:
+        return RunStatus.COMPLETED
+    if i % 6 == 1:
+        return RunStatus.FAILED
+    return None
+
+
+async def fill_postgres(pg: PostgresReadStore, n: int) -> None:
+    """The same runs as `fill`, written the way start mode's outbox relay writes them."""
+    functions = [
+        Function(f"bench-fn-{i}", "bench", f"fn {i}", "http://x", (Trigger("b/e"),))
+        for i in range(FUNCTIONS)
+    ]
+    await pg.catalog.sync_app(App("bench", "http://x"), functions, START_MS)
+    writer = pg.history_writer
+    done = 0
+    while done < n:
+        size = min(BATCH, n - done)
+        events = await pg.events.append(
+            [
+                make_event(
+                    ids.new_ulid(START_MS + (done + j) * 10),
+                    "bench/event",
+                    {"i": done + j},
+                    START_MS + (done + j) * 10,
+                )
+                for j in range(size)
+            ]
+        )
+
+        async def one(i: int, event: Any) -> None:
+            run = _plan(i, event).run
+            await writer.record_run(run, [event])
+            status = _status(i)
+            if status is not None:
+                await writer.record_status(
+                    run.id, status, ended_ms=START_MS, output=b'{"ok":true}'
+                )
+
+        for k in range(0, size, 200):
+            await asyncio.gather(
+                *(one(done + j, events[j]) for j in range(k, min(k + 200, size)))
+            )
+        done += size
+        print(f"  {done:>7} runs", end="\r", flush=True)
+    print()
+
+
 async def timed(
     client: httpx.AsyncClient, samples: int, method: str, url: str, **kw: Any
 ) -> tuple[list[float], Any]:
@@ -128,22 +185,66 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--postgres-uri",
+        default=os.environ.get(
+            "INNGESTD_POSTGRES_URI", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+    )
     args = parser.parse_args()
+    if args.backend == "postgres":
+        await main_postgres(args)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         store = await open_store(Path(tmp))
         try:
             t0 = time.perf_counter()
             await fill(store, args.runs)
             print(f"filled {args.runs} runs in {time.perf_counter() - t0:.1f}s")
-            services = Services(store, cast(Any, None), cast(Any, None), SystemClock())
-            app = create_app(services)
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://bench"
-            ) as client:
-                await report(client, args.samples)
+            await serve(store, args.samples)
         finally:
             store.close()
+
+
+async def main_postgres(args: argparse.Namespace) -> None:
+    import asyncpg
+
+    schema = f"bench_{secrets.token_hex(4)}"
+    pg = await open_read_store(args.postgres_uri, schema=schema)
+    try:
+        t0 = time.perf_counter()
+        await fill_postgres(pg, args.runs)
+        await pg.pool.execute("ANALYZE")
+        print(f"filled {args.runs} runs in {time.perf_counter() - t0:.1f}s")
+        # The API reads catalog, events and history only for these requests.
+        store = Store(
+            catalog=pg.catalog,
+            events=pg.events,
+            runs=cast(Any, None),
+            queue=cast(Any, None),
+            close=lambda: None,
+            subscribe=lambda _listener: None,
+            history=pg.history,
+        )
+        await serve(store, args.samples)
+    finally:
+        await pg.close()
+        conn = await asyncpg.connect(args.postgres_uri)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+async def serve(store: Store, samples: int) -> None:
+    services = Services(store, cast(Any, None), cast(Any, None), SystemClock())
+    app = create_app(services)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://bench"
+    ) as client:
+        await report(client, samples)
 
 
 async def report(client: httpx.AsyncClient, samples: int) -> None:

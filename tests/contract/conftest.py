@@ -8,16 +8,29 @@ a new backend (Redis) is added by extending `BACKENDS` and `_open`. Time is a fi
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from inngestd.domain.events import Event, make_event
 from inngestd.domain.queue import ItemKind, Lease, QueueItem
 from inngestd.domain.runs import Pause, PauseKind, Run, RunStatus
-from inngestd.store.base import NewRun, SchedulePlan, Store
+from inngestd.store.base import (
+    Catalog,
+    EventLog,
+    History,
+    NewRun,
+    SchedulePlan,
+    Store,
+)
+
+if TYPE_CHECKING:
+    from inngestd.store.postgres import PostgresReadStore
 
 BACKENDS = ["sqlite"]
 
@@ -161,3 +174,103 @@ def pause(
         trigger=trigger,
         timeout_memo=timeout_memo,
     )
+
+
+# --- the read side (Catalog, EventLog, History) on every backend that has one ---------------
+
+READ_BACKENDS = ["sqlite", "postgres"]
+POSTGRES_URI = os.environ.get(
+    "INNGESTD_TEST_POSTGRES_URI", "postgresql://postgres@127.0.0.1:5432/test"
+)
+_postgres_down: list[str] = []  # why PostgreSQL is unreachable, once known
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+async def require_postgres() -> None:
+    """Skip (locally) or fail (with CI=true) when PostgreSQL does not answer."""
+    import asyncpg
+
+    if not _postgres_down:
+        try:
+            conn = await asyncpg.connect(POSTGRES_URI, timeout=5)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            _postgres_down.append(f"{type(exc).__name__}: {exc}")
+        else:
+            await conn.close()
+            _postgres_down.append("")
+    if _postgres_down[0]:
+        reason = (
+            f"PostgreSQL at {POSTGRES_URI} is not reachable ({_postgres_down[0]});"
+            " run `make services` or set INNGESTD_TEST_POSTGRES_URI"
+        )
+        if _in_ci():
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+
+
+async def open_postgres() -> AsyncIterator[PostgresReadStore]:
+    """A PostgresReadStore on a fresh schema `t_<random>`, dropped afterwards."""
+    import asyncpg
+
+    from inngestd.store.postgres import open_read_store
+
+    await require_postgres()
+    schema = f"t_{secrets.token_hex(6)}"
+    opened = await open_read_store(POSTGRES_URI, schema=schema, max_size=4)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+        conn = await asyncpg.connect(POSTGRES_URI)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+@dataclass
+class ReadStore:
+    """The read-side seams of one backend, plus what a test needs around them."""
+
+    backend: str
+    catalog: Catalog
+    events: EventLog
+    history: History
+    # Take events off the unscheduled backlog, as the scheduler does.
+    mark_scheduled: Callable[[Sequence[Event]], Awaitable[None]]
+
+
+@pytest.fixture(params=READ_BACKENDS)
+async def read_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[ReadStore]:
+    if request.param == "sqlite":
+        full = await _open("sqlite", tmp_path)
+
+        async def schedule(events: Sequence[Event]) -> None:
+            await full.runs.schedule([SchedulePlan(ev) for ev in events], NOW)
+
+        try:
+            yield ReadStore("sqlite", full.catalog, full.events, full.history, schedule)
+        finally:
+            full.close()
+        return
+    async for pg in open_postgres():
+        yield _postgres_read_store(pg)
+
+
+def _postgres_read_store(pg: PostgresReadStore) -> ReadStore:
+    async def mark(events: Sequence[Event]) -> None:
+        await pg.events.mark_scheduled([ev.internal_id for ev in events])
+
+    return ReadStore("postgres", pg.catalog, pg.events, pg.history, mark)
+
+
+@pytest.fixture
+async def pg_store() -> AsyncIterator[PostgresReadStore]:
+    """The PostgreSQL read side alone (HistoryWriter tests)."""
+    async for pg in open_postgres():
+        yield pg

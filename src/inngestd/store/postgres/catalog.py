@@ -80,10 +80,15 @@ class PostgresCatalog:
         return SyncResult(synced, modified, ids.new_ulid(now_ms))
 
     async def record_sync_error(self, url: str, error: str, now_ms: int) -> None:
-        await self._pool.execute("UPDATE apps SET error = $1 WHERE url = $2", error, url)
+        await self._pool.execute(
+            "UPDATE apps SET error = $1 WHERE url = $2", error, url
+        )
 
     async def apps(self) -> list[App]:
-        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        async with (
+            self._pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
             fns: dict[str, list[Function]] = {}
             for row in await conn.fetch(
                 f"SELECT {FUNCTION_COLUMNS} FROM functions WHERE NOT archived ORDER BY id"

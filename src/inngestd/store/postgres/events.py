@@ -36,7 +36,8 @@ class PostgresEventLog:
             first = await self._next_seq(n)
             return list(range(first, first + n))
         rows = await conn.fetch(
-            "SELECT nextval('events_seq') FROM generate_series(1, $1::int) ORDER BY 1", n
+            "SELECT nextval('events_seq') FROM generate_series(1, $1::int) ORDER BY 1",
+            n,
         )
         return [int(r[0]) for r in rows]
 

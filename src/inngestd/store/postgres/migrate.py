@@ -61,13 +61,15 @@ async def apply(conn: asyncpg.Connection, schema: str = "public") -> list[int]:
             "SELECT pg_advisory_xact_lock(hashtext($1))", f"inngestd.migrate:{schema}"
         )
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        await conn.execute(f"SET LOCAL search_path TO \"{schema}\"")
+        await conn.execute(f'SET LOCAL search_path TO "{schema}"')
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version integer PRIMARY KEY,"
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        done = {int(r[0]) for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        done = {
+            int(r[0]) for r in await conn.fetch("SELECT version FROM schema_migrations")
+        }
         known = {m.version for m in pending}
         if done - known:
             raise errors.StoreError(
