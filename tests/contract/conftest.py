@@ -32,7 +32,7 @@ from inngestd.store.base import (
 if TYPE_CHECKING:
     from inngestd.store.postgres import PostgresReadStore
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "redis"]
 
 NOW = 1_700_000_000_000
 LEASE_MS = 30_000
@@ -43,21 +43,31 @@ APP_ID = "app"
 _ids = itertools.count(1)
 
 
-async def _open(backend: str, tmp_path: Path) -> Store:
+async def _open(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest | None = None
+) -> Store:
     if backend == "sqlite":
         from inngestd.store.sqlite import open_store
 
         return await open_store(tmp_path / "data")
+    if backend == "redis" and request is not None:
+        from tests.contract.redis_backend import open_redis_store
+
+        return await open_redis_store(request, tmp_path)
     raise AssertionError(f"unknown backend {backend!r}")
 
 
 @pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await _open(str(request.param), tmp_path)
+    opened = await _open(str(request.param), tmp_path, request)
     try:
         yield opened
     finally:
         opened.close()
+        if request.param == "redis":
+            from tests.contract.redis_backend import close_redis_store
+
+            await close_redis_store(opened)
 
 
 def new_id(prefix: str) -> str:

@@ -235,3 +235,15 @@ async def test_finish_timeout_item_is_queued_when_the_run_starts(store: Store) -
     await store.runs.apply(lease, [fx.SaveStep("s", b'{"data":1}')], NOW)
     due = [lease.item for lease in await store.queue.lease(NOW + 5_000, 10, LEASE_MS)]
     assert any(item.kind is ItemKind.TIMEOUT and item.ref == "finish" for item in due)
+
+
+async def test_an_expired_lease_does_not_hold_its_concurrency_slot(
+    store: Store,
+) -> None:
+    await _runs_with(store, 1, concurrency=(Limit("f:fn", 1),))
+    [first] = await lease_all(store)
+    # The worker died: after the lease expires the item is taken again, not parked.
+    later = first.expires_ms + 1
+    [again] = await store.queue.lease(later, 10, LEASE_MS)
+    assert again.item.id == first.item.id
+    assert again.token != first.token

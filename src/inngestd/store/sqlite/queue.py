@@ -153,10 +153,12 @@ class _Gate:
 
     def steps_in_use(self, key: str) -> int:
         if key not in self._steps:
+            # A lease that expired (its worker died) no longer holds its slot.
             row = self._conn.execute(
-                "SELECT (SELECT COUNT(*) FROM queue WHERE ck1 = ?1 AND lease_token IS NOT NULL)"
-                " + (SELECT COUNT(*) FROM queue WHERE ck2 = ?1 AND lease_token IS NOT NULL)",
-                (key,),
+                "SELECT (SELECT COUNT(*) FROM queue WHERE ck1 = ?1 AND lease_token IS NOT NULL"
+                " AND available_ms > ?2) + (SELECT COUNT(*) FROM queue WHERE ck2 = ?1"
+                " AND lease_token IS NOT NULL AND available_ms > ?2)",
+                (key, self._now),
             ).fetchone()
             self._steps[key] = int(row[0])
         return self._steps[key]

@@ -1,0 +1,82 @@
+"""The hot-path store of `inngestd start`: EventLog, RunState and Queue in Redis.
+
+One Lua script per atomic store method (`lua/`, loaded by `scripts.py`), every key built by
+`keys.py` under the hash tag `{<prefix>}`, and an outbox list (`outbox.py`) for the records
+the read side needs. Listeners registered with `subscribe` are called in this process after
+work was committed (as with the SQLite store); other processes find it by polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import NamedTuple
+
+from redis.asyncio import Redis
+
+from inngestd.store.base import EventLog, Queue, RunState
+from inngestd.store.redis.events import RedisEventLog
+from inngestd.store.redis.keys import Keys
+from inngestd.store.redis.outbox import Outbox
+from inngestd.store.redis.queue import RedisQueue
+from inngestd.store.redis.runs import RedisRunState
+from inngestd.store.redis.scripts import Scripts
+
+
+class HotStore(NamedTuple):
+    events: EventLog
+    runs: RunState
+    queue: Queue
+    # Closes the connection pool (schedules it when called inside a running loop).
+    close: Callable[[], None]
+    subscribe: Callable[[Callable[[str], None]], None]
+    outbox: Outbox
+    aclose: Callable[[], Awaitable[None]]
+
+
+async def open_hot_store(url: str, *, prefix: str, consumer: str = "relay") -> HotStore:
+    """Connect to Redis at `url` (raises if it does not answer) and build the stores.
+
+    `consumer` names this process's outbox processing list; give each relay a stable name
+    so that a restarted relay re-delivers what it had not acknowledged."""
+    client: Redis = Redis.from_url(url, decode_responses=False)
+    try:
+        await client.ping()
+    except BaseException:
+        await client.aclose()
+        raise
+    keys = Keys(prefix)
+    scripts = Scripts(client, keys.root)
+    listeners: list[Callable[[str], None]] = []
+
+    def notify(topic: str) -> None:
+        for listener in listeners:
+            listener(topic)
+
+    closing: set[asyncio.Task[None]] = set()
+
+    async def aclose() -> None:
+        await client.aclose()
+
+    def close() -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(aclose())
+            return
+        task = loop.create_task(aclose())
+        closing.add(task)
+        task.add_done_callback(closing.discard)
+
+    return HotStore(
+        events=RedisEventLog(client, keys, scripts, notify),
+        runs=RedisRunState(client, keys, scripts, notify),
+        queue=RedisQueue(client, keys, scripts),
+        close=close,
+        subscribe=listeners.append,
+        outbox=Outbox(client, keys, consumer),
+        aclose=aclose,
+    )
+
+
+__all__ = ["HotStore", "Outbox", "open_hot_store"]

@@ -1,0 +1,52 @@
+"""Redis Queue: leases, extension and the scavenger, in lua/lease.lua and lua/extend.lua.
+
+Flow control at lease time as in store/sqlite/queue.py: concurrency keys (exact in-use
+counters), run-level slots, throttle (GCRA), priority (score), and parking of blocked items
+with a wake-up when a slot is released and a recheck after `BLOCKED_RECHECK_MS`.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from redis.asyncio import Redis
+
+from inngestd import errors
+from inngestd.domain.queue import Lease
+from inngestd.store.redis.codec import _int, item_from_json
+from inngestd.store.redis.keys import Keys
+from inngestd.store.redis.scripts import Scripts
+from inngestd.store.sqlite.queue import BLOCKED_RECHECK_MS, SCAN_EXTRA
+
+
+class RedisQueue:
+    def __init__(self, client: Redis, keys: Keys, scripts: Scripts) -> None:
+        self._r = client
+        self._k = keys
+        self._s = scripts
+
+    async def lease(self, now_ms: int, limit: int, lease_ms: int) -> list[Lease]:
+        if limit <= 0:
+            return []
+        expires = now_ms + lease_ms
+        req = {
+            "now": now_ms,
+            "limit": limit,
+            "expires": expires,
+            "token": uuid.uuid4().hex,
+            "scan": SCAN_EXTRA,
+            "recheck": BLOCKED_RECHECK_MS,
+        }
+        rows = await self._s.call("lease", req)
+        return [Lease(item_from_json(j), tok.decode(), expires) for j, tok in rows]
+
+    async def extend(self, lease: Lease, now_ms: int, lease_ms: int) -> Lease:
+        expires = now_ms + lease_ms
+        req = {"item_id": lease.item.id, "token": lease.token, "expires": expires}
+        if not _int(await self._s.call("extend", req)):
+            raise errors.LeaseLost()
+        return Lease(lease.item, lease.token, expires)
+
+    async def next_due_ms(self) -> int | None:
+        first = await self._r.zrange(self._k.avail(), 0, 0, withscores=True)
+        return _int(first[0][1]) if first else None
