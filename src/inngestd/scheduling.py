@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -70,10 +71,17 @@ class Scheduler:
         if topic == "events":
             self._wake.set()
 
-    async def run(self, poll_ms: int = 1000) -> None:
+    async def run(
+        self, poll_ms: int = 1000, leader: Callable[[], Awaitable[bool]] | None = None
+    ) -> None:
+        """Schedule events as they arrive. With `leader`, only while this process leads
+        (several processes share one store; one schedules at a time, in order)."""
         while True:
             self._wake.clear()
             try:
+                if leader is not None and not await leader():
+                    await asyncio.sleep(poll_ms / 1000)
+                    continue
                 busy = await self.tick()
             except Exception:
                 log.exception("scheduling failed; retrying")

@@ -41,6 +41,25 @@ class PostgresEventLog:
         )
         return [int(r[0]) for r in rows]
 
+    async def copy(self, events: Sequence[Event]) -> None:
+        """Store copies of events that already have their `seq` (the relay from the Redis
+        event log); a copy delivered twice is ignored."""
+        if not events:
+            return
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO events (seq, internal_id, name, user_id, received_ms, payload,"
+                " scheduled) SELECT s, i, n, u, r, p, TRUE FROM unnest($1::bigint[], $2::text[],"
+                " $3::text[], $4::text[], $5::bigint[], $6::bytea[]) AS t(s, i, n, u, r, p)"
+                " ON CONFLICT (internal_id) DO NOTHING",
+                [ev.seq for ev in events],
+                [ev.internal_id for ev in events],
+                [ev.name for ev in events],
+                [ev.user_id for ev in events],
+                [ev.received_ms for ev in events],
+                [ev.to_json() for ev in events],
+            )
+
     async def append(self, events: Sequence[Event]) -> list[Event]:
         if not events:
             return []

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from inngestd.store.base import EventLog, Queue, RunState
 from inngestd.store.redis.events import RedisEventLog
 from inngestd.store.redis.keys import Keys
+from inngestd.store.redis.leader import Leadership
 from inngestd.store.redis.outbox import Outbox
 from inngestd.store.redis.queue import RedisQueue
 from inngestd.store.redis.runs import RedisRunState
@@ -32,6 +33,8 @@ class HotStore(NamedTuple):
     subscribe: Callable[[Callable[[str], None]], None]
     outbox: Outbox
     aclose: Callable[[], Awaitable[None]]
+    # leader(task) -> a check that takes or renews this process's lead of `task`.
+    leader: Callable[[str], Callable[[], Awaitable[bool]]]
 
 
 async def open_hot_store(url: str, *, prefix: str, consumer: str = "relay") -> HotStore:
@@ -76,6 +79,7 @@ async def open_hot_store(url: str, *, prefix: str, consumer: str = "relay") -> H
         subscribe=listeners.append,
         outbox=Outbox(client, keys, consumer),
         aclose=aclose,
+        leader=lambda task: Leadership(client, keys.leader(task)).held,
     )
 
 

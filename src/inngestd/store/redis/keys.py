@@ -52,6 +52,11 @@ KINDS: Final[dict[str, tuple[str, str]]] = {
     # outbox (see outbox.py)
     "outbox": ("k_outbox", "list of JSON records for the read side"),
     "outboxwip": ("k_outboxwip", "list per consumer: records being relayed"),
+    # processes
+    "leader": (
+        "k_leader",
+        "string per singleton task: the token of the process leading it",
+    ),
 }
 
 
@@ -136,6 +141,9 @@ class Keys:
 
     def outboxwip(self, consumer: str) -> str:
         return self.key("outboxwip", consumer)
+
+    def leader(self, task: str) -> str:
+        return self.key("leader", task)
 
     def pattern(self) -> str:
         """A SCAN MATCH pattern for every key of this prefix (tests, teardown)."""
