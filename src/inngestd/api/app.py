@@ -21,10 +21,13 @@ def create_app(services: Services) -> Starlette:
         *graphql.routes(),
         *ui.routes(),
     ]
-    middleware = [Middleware(responses.ServerKindHeader, kind=services.server_kind)]
-    if services.auth is not None:  # start mode: keys required (api/auth.py)
+    # getattr: create_app(None) builds just the route table (the OpenAPI route test).
+    kind: str = getattr(services, "server_kind", "dev")
+    auth_config: auth.AuthConfig | None = getattr(services, "auth", None)
+    middleware = [Middleware(responses.ServerKindHeader, kind=kind)]
+    if auth_config is not None:  # start mode: keys required (api/auth.py)
         routes += auth.routes()
-        middleware.append(Middleware(auth.AuthMiddleware, config=services.auth))
+        middleware.append(Middleware(auth.AuthMiddleware, config=auth_config))
     app = Starlette(
         routes=routes,
         middleware=middleware,

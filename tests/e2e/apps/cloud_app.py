@@ -32,7 +32,9 @@ def _count(step: str, k: str) -> None:
     COUNTS[f"{step}:{k}"] += 1
 
 
-@client.create_function(fn_id="steps", trigger=inngest.TriggerEvent(event="cloud/steps"))
+@client.create_function(
+    fn_id="steps", trigger=inngest.TriggerEvent(event="cloud/steps")
+)
 async def steps(ctx: inngest.Context) -> dict[str, Any]:
     k = str(ctx.event.data.get("k", ""))
     text = str(ctx.event.data.get("text", ""))
