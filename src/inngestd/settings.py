@@ -33,3 +33,9 @@ class Settings:
     #: The signing key (`signkey-<env>-<hex>` or hex) and its rotation fallback.
     signing_key: str | None = None
     signing_key_fallback: str | None = None
+    #: Start mode's shared backends: both set, or neither (then the SQLite store).
+    redis_uri: str | None = None
+    postgres_uri: str | None = None
+    #: Redis key prefix (one deployment per prefix), PostgreSQL schema.
+    redis_prefix: str = "inngestd"
+    postgres_schema: str = "public"

@@ -7,6 +7,9 @@ import contextlib
 import logging
 import signal
 import socket
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
@@ -17,9 +20,14 @@ from inngestd.clock import SystemClock
 from inngestd.execution.executor import Executor
 from inngestd.functions import FunctionIndex
 from inngestd.registry import Registry
+from inngestd.relay import Relay
 from inngestd.scheduling import Scheduler
 from inngestd.sdk import HTTPSDK
 from inngestd.settings import Settings
+from inngestd.store.base import Store
+from inngestd.store.postgres import open_read_store
+from inngestd.store.postgres.migrate import migrate as migrate_postgres
+from inngestd.store.redis import open_hot_store
 from inngestd.store.sqlite import open_store
 from inngestd.wire.signing import Signer
 from inngestd.worker import Worker
@@ -71,11 +79,84 @@ def _keys(settings: Settings) -> tuple[Signer | None, AuthConfig | None]:
     return signer, AuthConfig(settings.event_keys, signer.keys)
 
 
+@dataclass
+class Backend:
+    """The store a process runs on, with what that store needs running beside it."""
+
+    store: Store
+    close: Callable[[], Awaitable[None]]
+    # leader(task): None (one process owns the store) or a check of this process's lead.
+    leader: Callable[[str], Callable[[], Awaitable[bool]] | None] = lambda _task: None
+    relay: Relay | None = None
+
+    def tasks(
+        self, functions: FunctionIndex, run_work: bool
+    ) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        if self.relay is None or not run_work:
+            return []
+        # Other processes sync apps too: pick up their changes.
+        return [("relay", self.relay.run()), ("functions", _refresh(functions))]
+
+
+async def _refresh(functions: FunctionIndex, every_s: float = 2.0) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await functions.refresh()
+        except Exception:
+            log.exception("refreshing functions failed")
+
+
+async def _open_backend(settings: Settings) -> Backend:
+    if not settings.redis_uri or not settings.postgres_uri:
+        store = await open_store(settings.data_dir)
+
+        async def close_sqlite() -> None:
+            store.close()
+
+        return Backend(store, close_sqlite)
+    read = await open_read_store(settings.postgres_uri, schema=settings.postgres_schema)
+    hot = await open_hot_store(settings.redis_uri, prefix=settings.redis_prefix)
+    store = Store(
+        catalog=read.catalog,
+        events=hot.events,
+        runs=hot.runs,
+        queue=hot.queue,
+        close=hot.close,
+        subscribe=hot.subscribe,
+        history=read.history,
+    )
+
+    async def close_shared() -> None:
+        await hot.aclose()
+        await read.close()
+
+    relay = Relay(
+        hot.outbox,
+        read.history_writer,
+        hot.events,
+        read.events,
+        may_run=hot.leader("relay"),
+    )
+    log.info(
+        "store: Redis %s (prefix %s) and PostgreSQL",
+        settings.redis_uri,
+        settings.redis_prefix,
+    )
+    return Backend(store, close_shared, hot.leader, relay)
+
+
+async def migrate(postgres_uri: str, schema: str = "public") -> list[int]:
+    """Bring the PostgreSQL schema up to date (`inngestd migrate`)."""
+    return await migrate_postgres(postgres_uri, schema)
+
+
 async def serve(settings: Settings) -> None:
     clock = SystemClock()
     signer, auth = _keys(settings)
     server_kind = "cloud" if settings.mode == "cloud" else "dev"
-    store = await open_store(settings.data_dir)
+    backend = await _open_backend(settings)
+    store = backend.store
     sdk = HTTPSDK(signer=signer, server_kind=server_kind)
     functions = FunctionIndex(store.catalog)
     await functions.refresh()
@@ -134,10 +215,14 @@ async def serve(settings: Settings) -> None:
         tasks.append(asyncio.create_task(server.serve(sockets=sockets), name="http"))
     if run_work:
         tasks += [
-            asyncio.create_task(scheduler.run(), name="scheduler"),
+            asyncio.create_task(
+                scheduler.run(leader=backend.leader("scheduler")), name="scheduler"
+            ),
             asyncio.create_task(worker.run(), name="worker"),
         ]
-    background = []
+    background = [
+        asyncio.create_task(t, name=n) for n, t in backend.tasks(functions, run_work)
+    ]
     if settings.sdk_urls and not run_work:
         log.warning("role api: the -u URLs are synced by worker processes, not here")
     elif settings.sdk_urls:
@@ -159,4 +244,4 @@ async def serve(settings: Settings) -> None:
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 10)
     await sdk.close()
-    store.close()
+    await backend.close()

@@ -17,6 +17,7 @@ import base64
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -285,6 +286,13 @@ class ServerProcess(_Proc):
         self.data_dir = data_dir
         self.app_urls = list(app_urls)
         self.extra_args = list(extra_args)
+        # INNGESTD_TEST_BACKEND=shared runs every dev server on Redis + PostgreSQL (a fresh
+        # prefix and schema per server, kept across its restarts).
+        if (
+            os.environ.get("INNGESTD_TEST_BACKEND") == "shared"
+            and "--redis-uri" not in self.extra_args
+        ):
+            self.extra_args += shared_backend_args()
         self.poll_interval = poll_interval
         self.command = command
 
@@ -704,3 +712,27 @@ def fn_slugs(app: Mapping[str, Any]) -> list[str]:
 def fmt(obj: Any) -> str:
     """Pretty JSON (truncated) for assertion messages."""
     return json.dumps(obj, indent=1, default=str)[:4000]
+
+
+# --------------------------------------------------------------------------- start mode backends
+
+REDIS_URL = os.environ.get("INNGESTD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_URI = os.environ.get(
+    "INNGESTD_TEST_POSTGRES_URI", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def shared_backend_args() -> list[str]:
+    """`inngestd start` flags for Redis + PostgreSQL under a fresh key prefix and schema,
+    so servers of different tests never share state."""
+    tag = secrets.token_hex(4)
+    return [
+        "--redis-uri",
+        REDIS_URL,
+        "--postgres-uri",
+        POSTGRES_URI,
+        "--redis-prefix",
+        f"e2e{tag}",
+        "--postgres-schema",
+        f"e2e_{tag}",
+    ]

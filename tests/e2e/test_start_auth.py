@@ -29,6 +29,7 @@ from tests.e2e.harness import (
     fmt,
     fn_slugs,
     free_port,
+    shared_backend_args,
     subprocess_env,
     uid,
     wait_until,
@@ -70,9 +71,12 @@ class Start:
         self.anon.close()
 
 
-@pytest.fixture(scope="module")
-def start(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Start]:
+@pytest.fixture(scope="module", params=["sqlite", "redis+postgres"])
+def start(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Start]:
     base = tmp_path_factory.mktemp("e2e-start")
+    shared = shared_backend_args() if request.param == "redis+postgres" else []
     app_port = free_port()
     server_port = free_port()
     server = ServerProcess(
@@ -91,6 +95,7 @@ def start(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Start]:
             SIGNING_KEY,
             "--signing-key-fallback",
             FALLBACK_KEY,
+            *shared,
         ],
     )
     server.data_dir.mkdir(parents=True)
@@ -448,14 +453,21 @@ def test_start_help_documents_every_flag_and_variable() -> None:
             "hexadecimal",
         ),
         (
-            ["--redis-uri", "redis://127.0.0.1:6379"],
+            [
+                "--event-key",
+                "k",
+                "--signing-key",
+                "abcd",
+                "--redis-uri",
+                "redis://127.0.0.1:6379",
+            ],
             {},
-            "not implemented yet (issue 6)",
+            "--redis-uri and --postgres-uri go together",
         ),
         (
             ["--event-key", "k", "--signing-key", "abcd"],
             {"INNGESTD_POSTGRES_URI": "postgres://x@127.0.0.1/db"},
-            "not implemented yet (issue 6)",
+            "--redis-uri and --postgres-uri go together",
         ),
     ],
     ids=[
