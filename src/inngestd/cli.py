@@ -322,6 +322,14 @@ def _check_event_keys(
     show_envvar=True,
 )
 @click.option(
+    "--lease-ms",
+    default=60_000,
+    hidden=True,
+    type=click.IntRange(1000),
+    help="Queue lease length (tests shorten it to see a killed process's work move).",
+    envvar=f"{ENV_PREFIX}LEASE_MS",
+)
+@click.option(
     "--postgres-schema",
     default="public",
     show_default=True,
@@ -354,6 +362,7 @@ def start(
     postgres_uri: str | None,
     redis_prefix: str,
     postgres_schema: str,
+    lease_ms: int,
 ) -> None:
     """Run the self-hosted production server: keys enforced, apps in cloud mode.
 
@@ -391,6 +400,7 @@ def start(
         postgres_uri=postgres_uri,
         redis_prefix=redis_prefix,
         postgres_schema=postgres_schema,
+        lease_ms=lease_ms,
     )
     _run(settings)
 

@@ -39,3 +39,6 @@ class Settings:
     #: Redis key prefix (one deployment per prefix), PostgreSQL schema.
     redis_prefix: str = "inngestd"
     postgres_schema: str = "public"
+    #: How long a leased queue item stays claimed without renewal (a dead worker's items
+    #: are taken over after this).
+    lease_ms: int = 60_000

@@ -34,7 +34,6 @@ from inngestd.worker import Worker
 
 log = logging.getLogger("inngestd")
 
-LEASE_MS = 60_000
 
 
 def _bind(host: str, port: int) -> list[socket.socket]:
@@ -173,14 +172,14 @@ async def serve(settings: Settings) -> None:
         int(settings.retry_interval_s * 1000) if settings.retry_interval_s else None
     )
     executor = Executor(
-        store, sdk, functions, clock, lease_ms=LEASE_MS, retry_interval_ms=retry_ms
+        store, sdk, functions, clock, lease_ms=settings.lease_ms, retry_interval_ms=retry_ms
     )
     worker = Worker(
         store,
         executor,
         clock,
         concurrency=settings.queue_workers,
-        lease_ms=LEASE_MS,
+        lease_ms=settings.lease_ms,
         poll_ms=1000,
     )
     app = create_app(

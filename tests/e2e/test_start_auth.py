@@ -42,7 +42,7 @@ FALLBACK_KEY = f"signkey-test-{FALLBACK_SECRET}"
 EVENT_KEY = f"evk-{uid()}"
 OTHER_EVENT_KEY = f"evk2-{uid()}"
 APP_ID = "e2e-cloud-app"
-SLUGS = [f"{APP_ID}-steps"]
+SLUGS = [f"{APP_ID}-steps", f"{APP_ID}-work"]
 
 
 def _hash(secret_hex: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any
 
 import orjson
@@ -12,6 +14,7 @@ from inngestd.domain.runs import RunContext
 # Above this the SDK is told to fetch events and memos through the API (use_api).
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 REQUEST_VERSION = 2
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 # Whether calls offer the TS SDK async checkpointing (POST /v1/checkpoint/{run}/async).
 CHECKPOINTING = True
 
@@ -64,4 +67,6 @@ def build_headers(ctx: RunContext, item: QueueItem) -> dict[str, str]:
         "X-Inngest-Step-ID": item.step_id or DISCOVERY,
         "X-Inngest-Server-Kind": "dev",
         "x-inngest-job-id": item.id,
+        # Which inngestd process made the call (several may share one store).
+        "x-inngestd-worker": WORKER_ID,
     }

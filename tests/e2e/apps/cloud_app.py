@@ -13,6 +13,7 @@ through the SDK client (so the event key in ``/e/{key}`` is the SDK's own).
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from collections import Counter
 from typing import Any
@@ -58,7 +59,43 @@ async def steps(ctx: inngest.Context) -> dict[str, Any]:
 
 FUNCTIONS = [steps]
 
+WORKERS: Counter[str] = Counter()
+
+
+@client.create_function(
+    fn_id="work", trigger=inngest.TriggerEvent(event="cloud/work"), retries=5
+)
+async def work(ctx: inngest.Context) -> dict[str, Any]:
+    """Three slow steps (multi-process test): counts each body and which server called."""
+    k = str(ctx.event.data.get("k", ""))
+    out = []
+    for name in ("s1", "s2", "s3"):
+
+        async def body(name: str = name) -> str:
+            _count(name, k)
+            await asyncio.sleep(0.1)
+            return f"{name}-{k}"
+
+        out.append(await ctx.step.run(name, body))
+    return {"k": k, "steps": out}
+
+
+FUNCTIONS.append(work)
+
 app = fastapi.FastAPI()
+
+
+@app.middleware("http")
+async def record_worker(request: fastapi.Request, call_next: Any) -> Any:
+    worker = request.headers.get("x-inngestd-worker")
+    if worker:
+        WORKERS[worker] += 1
+    return await call_next(request)
+
+
+@app.get("/workers")
+async def workers() -> dict[str, int]:
+    return dict(WORKERS)
 
 
 @app.get("/counts")

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from inngestd.store.base import EventLog, Queue, RunState
 from inngestd.store.redis.events import RedisEventLog
@@ -42,7 +42,9 @@ async def open_hot_store(url: str, *, prefix: str, consumer: str = "relay") -> H
 
     `consumer` names this process's outbox processing list; give each relay a stable name
     so that a restarted relay re-delivers what it had not acknowledged."""
-    client: Redis = Redis.from_url(url, decode_responses=False)
+    # A blocking pool: a burst of workers waits for a connection instead of failing.
+    pool = BlockingConnectionPool.from_url(url, max_connections=256, timeout=30)
+    client: Redis = Redis(connection_pool=pool, decode_responses=False)
     try:
         await client.ping()
     except BaseException:
