@@ -176,6 +176,13 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
 @click.option(
     "--postgres-schema", default="public", hidden=True, help="PostgreSQL schema."
 )
+@click.option(
+    "--lease-ms",
+    default=60_000,
+    hidden=True,
+    type=click.IntRange(1000),
+    help="Queue lease length.",
+)
 def dev(
     sdk_urls: tuple[str, ...],
     port: int,
@@ -191,6 +198,7 @@ def dev(
     postgres_uri: str | None,
     redis_prefix: str,
     postgres_schema: str,
+    lease_ms: int,
 ) -> None:
     """Run the server for local development, with the embedded SQLite store.
 
@@ -211,6 +219,7 @@ def dev(
         postgres_uri=postgres_uri,
         redis_prefix=redis_prefix,
         postgres_schema=postgres_schema,
+        lease_ms=lease_ms,
     )
     _run(settings)
 

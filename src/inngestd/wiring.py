@@ -35,7 +35,6 @@ from inngestd.worker import Worker
 log = logging.getLogger("inngestd")
 
 
-
 def _bind(host: str, port: int) -> list[socket.socket]:
     """Listen on `host`; for loopback also on ::1, since Node resolves localhost to it."""
     hosts = [host]
@@ -172,7 +171,12 @@ async def serve(settings: Settings) -> None:
         int(settings.retry_interval_s * 1000) if settings.retry_interval_s else None
     )
     executor = Executor(
-        store, sdk, functions, clock, lease_ms=settings.lease_ms, retry_interval_ms=retry_ms
+        store,
+        sdk,
+        functions,
+        clock,
+        lease_ms=settings.lease_ms,
+        retry_interval_ms=retry_ms,
     )
     worker = Worker(
         store,

@@ -117,3 +117,16 @@ async def test_leases_carry_attempts_and_step_targets(store: Store) -> None:
     assert planned.item.step_id == "a"
     assert planned.item.attempt == 0
     assert planned.item.max_attempts == 6
+
+
+async def test_jobs_lists_a_runs_items_and_whether_they_are_leased(
+    store: Store,
+) -> None:
+    run = await start_run(store)
+    [job] = await store.queue.jobs(run.id)
+    assert job.item.id == f"{run.id}:start"
+    assert not job.leased
+    await lease_one(store)
+    [job] = await store.queue.jobs(run.id)
+    assert job.leased
+    assert await store.queue.jobs("no-such-run") == []

@@ -735,4 +735,8 @@ def shared_backend_args() -> list[str]:
         f"e2e{tag}",
         "--postgres-schema",
         f"e2e_{tag}",
+        # A restarted process cannot release its predecessor's leases (another process
+        # might hold them): it waits for them to expire, so keep them short in tests.
+        "--lease-ms",
+        "3000",
     ]

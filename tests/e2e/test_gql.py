@@ -210,6 +210,20 @@ def test_gql_runs_connection_filters_and_pages(api: Api, k: str) -> None:
       }
     }
     """
+    # With Redis + PostgreSQL the listing is fed by the outbox relay, a moment behind.
+    wait_until(
+        lambda: (
+            (
+                _gql(api, q, {"after": None, "from": "2020-01-01T00:00:00Z"})["data"]
+                or {}
+            )
+            .get("runs", {})
+            .get("totalCount", 0)
+            >= 3
+        ),
+        timeout=10,
+        message="the run listing to show the three runs",
+    )
     seen: list[str] = []
     after = None
     for _ in range(50):

@@ -45,8 +45,6 @@ def _server(
             EVENT_KEY,
             "--signing-key",
             SIGNING_KEY,
-            "--lease-ms",
-            "3000",
             *shared,
         ],
     )

@@ -94,7 +94,7 @@ async def _stale(request: Request, run_id: str, qi_id: Any) -> bool:
     if not isinstance(qi_id, str) or not qi_id:
         return False
     store, _clock, _services = ctx(request)
-    jobs = await store.history.run_jobs(run_id)
+    jobs = await store.queue.jobs(run_id)
     return not any(job.item.id == qi_id and job.leased for job in jobs)
 
 

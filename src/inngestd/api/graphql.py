@@ -38,7 +38,7 @@ from inngestd.api import graphql_types as gt
 from inngestd.api import responses, rest
 from inngestd.api.context import MAX_BODY_BYTES, Services, read_body
 from inngestd.domain.functions import App, Function
-from inngestd.store.base import RunFilter
+from inngestd.store.base import RunFilter, RunRow, RunTrace
 
 Info = GraphQLResolveInfo["Context"]
 
@@ -95,10 +95,21 @@ def _ctx(info: Info) -> Context:
 
 
 async def _trace(info: Info, run_id: str) -> Any:
-    trace = await _ctx(info).services.store.history.run_trace(run_id)
+    store = _ctx(info).services.store
+    trace = await store.history.run_trace(run_id)
     if trace is None:
-        raise errors.RunNotFound(f"run {run_id!r} not found")
-    return trace
+        # The read side may lag the hot path by a moment (start mode's relay).
+        ctx = await store.runs.load(run_id)
+        if ctx is None:
+            raise errors.RunNotFound(f"run {run_id!r} not found")
+        return RunTrace(RunRow(ctx.run, None, None), ctx.events, [])
+    return RunTrace(await _current(info, trace.run), trace.events, trace.spans)
+
+
+async def _current(info: Info, row: RunRow) -> RunRow:
+    """The run's status and output as the hot path has them now (the read side may lag)."""
+    hot = await _ctx(info).services.store.runs.get_run(row.run.id)
+    return row if hot is None else RunRow(hot, row.function_name, row.event_name)
 
 
 # -- queries ------------------------------------------------------------------------------------
@@ -256,8 +267,11 @@ async def _total(obj: dict[str, Any], info: Info, **_: Any) -> int:
 async def _run(_: Any, info: Info, runID: str) -> Any:
     row = await _ctx(info).services.store.history.get_run(runID)
     if row is None:
-        raise errors.RunNotFound(f"run {runID!r} not found")
-    return gt.run_v2(row)
+        hot = await _ctx(info).services.store.runs.get_run(runID)
+        if hot is None:
+            raise errors.RunNotFound(f"run {runID!r} not found")
+        row = RunRow(hot, None, None)
+    return gt.run_v2(await _current(info, row))
 
 
 @query.field("runTrigger")

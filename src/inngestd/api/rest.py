@@ -262,7 +262,7 @@ async def run_jobs(request: Request) -> Response:
     run_id = request.path_params["run_id"]
     if await store.runs.get_run(run_id) is None:
         raise errors.RunNotFound(f"run {run_id!r} not found")
-    jobs = await store.history.run_jobs(run_id)
+    jobs = await store.queue.jobs(run_id)
     return responses.json({"data": [job_view(j) for j in jobs]})
 
 

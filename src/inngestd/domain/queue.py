@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 DISCOVERY = "step"
+# A parked item is looked at again after this long even if no release woke it (a worker
+# that died holds its slots until its lease expires).
+BLOCKED_RECHECK_MS = 2_000
+# How many due items one lease call may look at beyond the ones it takes.
+SCAN_EXTRA = 200
 
 
 class ItemKind(StrEnum):

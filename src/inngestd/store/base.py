@@ -263,6 +263,10 @@ class Queue(Protocol):
         expired lease that nobody took over can still be extended."""
         ...
 
+    async def jobs(self, run_id: str) -> list[RunJob]:
+        """The run's queued items, earliest first, and whether a worker holds each."""
+        ...
+
     async def next_due_ms(self) -> int | None:
         """When the earliest item becomes leasable, or None if the queue is empty."""
         ...

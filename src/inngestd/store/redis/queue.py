@@ -12,11 +12,11 @@ import uuid
 from redis.asyncio import Redis
 
 from inngestd import errors
-from inngestd.domain.queue import Lease
+from inngestd.domain.queue import BLOCKED_RECHECK_MS, SCAN_EXTRA, Lease
+from inngestd.store.base import RunJob
 from inngestd.store.redis.codec import _int, item_from_json
 from inngestd.store.redis.keys import Keys
 from inngestd.store.redis.scripts import Scripts
-from inngestd.store.sqlite.queue import BLOCKED_RECHECK_MS, SCAN_EXTRA
 
 
 class RedisQueue:
@@ -46,6 +46,18 @@ class RedisQueue:
         if not _int(await self._s.call("extend", req)):
             raise errors.LeaseLost()
         return Lease(lease.item, lease.token, expires)
+
+    async def jobs(self, run_id: str) -> list[RunJob]:
+        ids = sorted(
+            m.decode() if isinstance(m, bytes) else str(m)
+            for m in await self._r.smembers(self._k.key("runitems", run_id))
+        )
+        jobs = []
+        for item_id in ids:
+            raw, tok = await self._r.hmget(self._k.item(item_id), ["j", "tok"])
+            if raw is not None:
+                jobs.append(RunJob(item_from_json(raw), bool(tok)))
+        return sorted(jobs, key=lambda j: (j.item.due_ms, j.item.id))
 
     async def next_due_ms(self) -> int | None:
         first = await self._r.zrange(self._k.avail(), 0, 0, withscores=True)

@@ -14,19 +14,23 @@ from typing import Any
 import orjson
 
 from inngestd import errors
-from inngestd.domain.queue import ItemKind, Lease, Limit, QueueItem, ThrottleSpec
+from inngestd.domain.queue import (
+    BLOCKED_RECHECK_MS,
+    SCAN_EXTRA,
+    ItemKind,
+    Lease,
+    Limit,
+    QueueItem,
+    ThrottleSpec,
+)
 from inngestd.flow import gcra
+from inngestd.store.base import RunJob
 from inngestd.store.sqlite.db import Database
 
 _COLS = (
     "id, run_id, function_id, kind, step_id, pause_id, attempt, max_attempts, due_ms,"
     " ck1, cl1, ck2, cl2, rk, rl, throttle, priority_ms, ref"
 )
-# A parked item is looked at again after this long even if no release woke it (a worker
-# that died holds its slots until its lease expires).
-BLOCKED_RECHECK_MS = 2_000
-# How many due rows one lease call may look at beyond the ones it takes.
-SCAN_EXTRA = 200
 
 
 def score_of(item: QueueItem, now_ms: int) -> int:
@@ -281,6 +285,17 @@ class SQLiteQueue:
             return Lease(lease.item, lease.token, expires)
 
         return await self._db.write(tx)
+
+    async def jobs(self, run_id: str) -> list[RunJob]:
+        def q(conn: sqlite3.Connection) -> list[RunJob]:
+            rows = conn.execute(
+                f"SELECT {_COLS}, lease_token IS NOT NULL FROM queue WHERE run_id = ?"
+                " ORDER BY due_ms, id",
+                (run_id,),
+            )
+            return [RunJob(item_from_row(r), bool(r[-1])) for r in rows]
+
+        return await self._db.read(q)
 
     async def next_due_ms(self) -> int | None:
         def q(conn: sqlite3.Connection) -> int | None:
