@@ -45,8 +45,10 @@ unit: install
 e2e: install node-deps
 	$(BIN)/pytest -q tests/e2e
 
+# Every test on the embedded store, then every end-to-end scenario again on Redis + PostgreSQL.
 test: install services node-deps lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider
+	INNGESTD_TEST_BACKEND=shared $(BIN)/pytest -q -p no:cacheprovider tests/e2e tests/browser
 
 bench: install bench/ts_app/node_modules/.installed
 	$(PY) bench/run.py $(ARGS)
