@@ -66,6 +66,7 @@ from support import (
     markdown_table,
     parse_iso,
     percentile,
+    shared_backend,
 )
 
 # --------------------------------------------------------------------------- bench
@@ -73,6 +74,10 @@ from support import (
 
 @dataclass
 class Config:
+    # "sqlite" (the embedded store) or "shared" (Redis + PostgreSQL), and how many
+    # inngestd processes share the work (shared only).
+    backend: str
+    processes: int
     sequential_runs: int
     concurrent_runs: int
     floor_sequential: int
@@ -143,30 +148,36 @@ class Bench:
                 ),
                 workdir / "app.log",
             )
-        self.server = Proc(
-            "inngestd",
-            [
-                PYTHON,
-                "-m",
-                "inngestd",
-                "dev",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.server_port),
-                "--data-dir",
-                str(workdir / "data"),
-                "-u",
-                f"{self.app_url}/api/inngest",
-                "--no-poll",
-                "--no-discovery",
-                "--log-level",
-                "warning",
-            ],
-            child_env({}),
-            workdir / "inngestd.log",
-        )
+        self.shared = shared_backend(cfg.backend, workdir.name)
+        self.server = self._server("inngestd", self.server_port, sync=True)
+        # Extra processes on the same Redis + PostgreSQL: they only run workers.
+        self.extra_servers = [
+            self._server(f"inngestd-{n}", free_port(), sync=False)
+            for n in range(2, cfg.processes + 1)
+        ]
         self.http: aiohttp.ClientSession | None = None
+
+    def _server(self, name: str, port: int, *, sync: bool) -> Proc:
+        args = [
+            PYTHON,
+            "-m",
+            "inngestd",
+            "dev",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(self.workdir / f"data-{name}"),
+            "--no-poll",
+            "--no-discovery",
+            "--log-level",
+            "warning",
+            *self.shared,
+        ]
+        if sync:
+            args += ["-u", f"{self.app_url}/api/inngest"]
+        return Proc(name, args, child_env({}), self.workdir / f"{name}.log")
 
     # ----------------------------------------------------------------- helpers
 
@@ -237,6 +248,8 @@ class Bench:
 
         await self.wait_for("the SDK app to serve /api/inngest", app_ready, 30)
         self.server.start()
+        for extra in self.extra_servers:
+            extra.start()
 
         async def server_ready() -> bool:
             async with self.session.get(f"{self.server_url}/health") as r:
@@ -256,7 +269,7 @@ class Bench:
             self.http = None
 
     def stop(self) -> None:
-        for proc in (self.server, self.app):
+        for proc in (self.server, *self.extra_servers, self.app):
             proc.stop()
 
     # ----------------------------------------------------------------- floor
@@ -547,6 +560,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--keep", action="store_true", help="keep the temp data dir")
     p.add_argument(
+        "--backend",
+        choices=["sqlite", "shared"],
+        default="sqlite",
+        help="sqlite: the embedded store; shared: Redis + PostgreSQL "
+        "(INNGESTD_TEST_REDIS_URL / INNGESTD_TEST_POSTGRES_URI, local defaults)",
+    )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="inngestd processes sharing the work (with --backend shared)",
+    )
+    p.add_argument(
         "--sdk",
         default="python",
         help="comma-separated apps to drive: " + ", ".join(SDKS) + " (default python)",
@@ -563,6 +589,8 @@ def make_config(args: argparse.Namespace) -> Config:
     quick = bool(args.quick)
     concurrent = args.runs_concurrent or (50 if quick else 500)
     return Config(
+        backend=args.backend,
+        processes=args.processes,
         sequential_runs=args.runs_sequential or (5 if quick else 30),
         concurrent_runs=concurrent,
         floor_sequential=args.floor_requests or (100 if quick else 1000),

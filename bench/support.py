@@ -325,3 +325,22 @@ def markdown_table(rows: Sequence[Row]) -> str:
     ]
     lines += ["| " + " | ".join(r.cells()) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def shared_backend(backend: str, tag: str) -> list[str]:
+    """Server flags for Redis + PostgreSQL under a fresh prefix and schema ([] for sqlite)."""
+    if backend != "shared":
+        return []
+    name = "".join(c for c in tag.lower() if c.isalnum())[-12:] or "bench"
+    return [
+        "--redis-uri",
+        os.environ.get("INNGESTD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "--postgres-uri",
+        os.environ.get(
+            "INNGESTD_TEST_POSTGRES_URI", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+        "--redis-prefix",
+        f"bench{name}",
+        "--postgres-schema",
+        f"bench_{name}",
+    ]
