@@ -46,9 +46,13 @@ e2e: install node-deps
 	$(BIN)/pytest -q tests/e2e
 
 # Every test on the embedded store, then every end-to-end scenario again on Redis + PostgreSQL.
+# The browser tests run in their own pytest process: Playwright's sync API keeps an event loop
+# running in the main thread, which the async tests must not share.
 test: install services node-deps lint typecheck
-	$(BIN)/pytest -q -p no:cacheprovider
-	INNGESTD_TEST_BACKEND=shared $(BIN)/pytest -q -p no:cacheprovider tests/e2e tests/browser
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/contract tests/e2e
+	$(BIN)/pytest -q -p no:cacheprovider tests/browser
+	INNGESTD_TEST_BACKEND=shared $(BIN)/pytest -q -p no:cacheprovider tests/e2e
+	INNGESTD_TEST_BACKEND=shared $(BIN)/pytest -q -p no:cacheprovider tests/browser
 
 bench: install bench/ts_app/node_modules/.installed
 	$(PY) bench/run.py $(ARGS)
