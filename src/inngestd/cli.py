@@ -347,6 +347,16 @@ def _check_event_keys(
     envvar=f"{ENV_PREFIX}POSTGRES_SCHEMA",
 )
 @click.option(
+    "--retention-days",
+    default=None,
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="DAYS",
+    help="With --postgres-uri: delete the history of runs that ended more than DAYS ago "
+    "(in bounded batches, hourly). Default: keep everything.",
+    envvar=f"{ENV_PREFIX}RETENTION_DAYS",
+    show_envvar=True,
+)
+@click.option(
     "--redis-prefix",
     default="inngestd",
     show_default=True,
@@ -372,6 +382,7 @@ def start(
     redis_prefix: str,
     postgres_schema: str,
     lease_ms: int,
+    retention_days: float | None,
 ) -> None:
     """Run the self-hosted production server: keys enforced, apps in cloud mode.
 
@@ -410,6 +421,7 @@ def start(
         redis_prefix=redis_prefix,
         postgres_schema=postgres_schema,
         lease_ms=lease_ms,
+        retention_days=retention_days,
     )
     _run(settings)
 

@@ -42,3 +42,5 @@ class Settings:
     #: How long a leased queue item stays claimed without renewal (a dead worker's items
     #: are taken over after this).
     lease_ms: int = 60_000
+    #: Delete run history older than this many days (PostgreSQL; None keeps everything).
+    retention_days: float | None = None

@@ -24,7 +24,7 @@ from inngestd.relay import Relay
 from inngestd.scheduling import Scheduler
 from inngestd.sdk import HTTPSDK
 from inngestd.settings import Settings
-from inngestd.store.base import Store
+from inngestd.store.base import HistoryWriter, Store
 from inngestd.store.postgres import open_read_store
 from inngestd.store.postgres.migrate import migrate as migrate_postgres
 from inngestd.store.redis import open_hot_store
@@ -86,6 +86,7 @@ class Backend:
     # leader(task): None (one process owns the store) or a check of this process's lead.
     leader: Callable[[str], Callable[[], Awaitable[bool]] | None] = lambda _task: None
     relay: Relay | None = None
+    retention: Callable[[], Coroutine[Any, Any, None]] | None = None
 
     def tasks(
         self, functions: FunctionIndex, run_work: bool
@@ -93,7 +94,10 @@ class Backend:
         if self.relay is None or not run_work:
             return []
         # Other processes sync apps too: pick up their changes.
-        return [("relay", self.relay.run()), ("functions", _refresh(functions))]
+        tasks = [("relay", self.relay.run()), ("functions", _refresh(functions))]
+        if self.retention is not None:
+            tasks.append(("retention", self.retention()))
+        return tasks
 
 
 async def _refresh(functions: FunctionIndex, every_s: float = 2.0) -> None:
@@ -129,6 +133,11 @@ async def _open_backend(settings: Settings) -> Backend:
         await hot.aclose()
         await read.close()
 
+    retention = None
+    if settings.retention_days:
+        retention = _retention(
+            read.history_writer, settings.retention_days, hot.leader("retention")
+        )
     relay = Relay(
         hot.outbox,
         read.history_writer,
@@ -141,7 +150,32 @@ async def _open_backend(settings: Settings) -> Backend:
         settings.redis_uri,
         settings.redis_prefix,
     )
-    return Backend(store, close_shared, hot.leader, relay)
+    return Backend(store, close_shared, hot.leader, relay, retention)
+
+
+RETENTION_BATCH = 1_000
+RETENTION_EVERY_S = 3600.0
+
+
+def _retention(
+    writer: HistoryWriter, days: float, leader: Callable[[], Awaitable[bool]]
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """Hourly: delete ended runs older than `days`, a bounded batch per statement."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                if await leader():
+                    cutoff = SystemClock().now_ms() - int(days * 86_400_000)
+                    removed = RETENTION_BATCH
+                    while removed >= RETENTION_BATCH:
+                        removed = await writer.delete_before(cutoff, RETENTION_BATCH)
+                        await asyncio.sleep(0)
+            except Exception:
+                log.exception("deleting old history failed")
+            await asyncio.sleep(RETENTION_EVERY_S)
+
+    return loop
 
 
 async def migrate(postgres_uri: str, schema: str = "public") -> list[int]:
