@@ -64,7 +64,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"browser tests need headless Chromium: {reason}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
