@@ -210,16 +210,29 @@ def test_gql_runs_connection_filters_and_pages(api: Api, k: str) -> None:
       }
     }
     """
-    # With Redis + PostgreSQL the listing is fed by the outbox relay, a moment behind.
+    # With Redis + PostgreSQL the listing is fed by the outbox relay, a moment behind: wait
+    # until the three new runs (the function's newest) are listed.
+    newest = """
+    query($from: Time!) {
+      runs(first: 3, orderBy: [{field: QUEUED_AT, direction: DESC}],
+           filter: {from: $from, status: [COMPLETED], functionIDs: ["e2e-app-simple"]}) {
+        edges { node { id } }
+      }
+    }
+    """
     wait_until(
         lambda: (
-            (
-                _gql(api, q, {"after": None, "from": "2020-01-01T00:00:00Z"})["data"]
-                or {}
-            )
-            .get("runs", {})
-            .get("totalCount", 0)
-            >= 3
+            {
+                e["node"]["id"]
+                for e in (
+                    (
+                        _gql(api, newest, {"from": "2020-01-01T00:00:00Z"})["data"]
+                        or {}
+                    ).get("runs")
+                    or {}
+                ).get("edges", [])
+            }
+            == run_ids
         ),
         timeout=10,
         message="the run listing to show the three runs",

@@ -207,9 +207,13 @@ async def _events_v2(
 @event_v2.field("runs")
 async def _event_runs(obj: dict[str, Any], info: Info) -> Any:
     store = _ctx(info).services.store
-    runs = await store.runs.runs_for_event(obj["id"])
-    rows = [await store.history.get_run(r.id) for r in runs]
-    return [gt.run_v2(r) for r in rows if r is not None]
+    out = []
+    for run in await store.runs.runs_for_event(obj["id"]):
+        # Names from the read side; status and output from the hot path (never behind).
+        row = await store.history.get_run(run.id)
+        names = (row.function_name, row.event_name) if row is not None else (None, None)
+        out.append(gt.run_v2(RunRow(run, *names)))
+    return out
 
 
 def _run_filter(flt: dict[str, Any]) -> RunFilter:
