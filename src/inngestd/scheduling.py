@@ -60,7 +60,17 @@ def triggered_by(fn: Function, event: Event) -> bool:
 
 
 class Scheduler:
-    def __init__(self, store: Store, functions: FunctionIndex, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        functions: FunctionIndex,
+        clock: Clock,
+        *,
+        shared: bool = False,
+    ) -> None:
+        # Several processes share the store: another may have synced an app a moment ago,
+        # so the function index is reloaded before each batch is matched.
+        self._shared = shared
         self._store = store
         self._functions = functions
         self._clock = clock
@@ -97,6 +107,8 @@ class Scheduler:
         events = await self._store.events.unscheduled(BATCH)
         if not events:
             return False
+        if self._shared:
+            await self._functions.refresh()
         plans: list[SchedulePlan] = []
         for event in events:
             plan = await self.plan(event)

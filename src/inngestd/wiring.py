@@ -86,6 +86,9 @@ class Backend:
     # leader(task): None (one process owns the store) or a check of this process's lead.
     leader: Callable[[str], Callable[[], Awaitable[bool]] | None] = lambda _task: None
     relay: Relay | None = None
+    # How often idle loops look for work another process added (in-process work wakes
+    # them at once; other processes' work is only seen by polling).
+    poll_ms: int = 1000
     retention: Callable[[], Coroutine[Any, Any, None]] | None = None
 
     def tasks(
@@ -150,7 +153,9 @@ async def _open_backend(settings: Settings) -> Backend:
         settings.redis_uri,
         settings.redis_prefix,
     )
-    return Backend(store, close_shared, hot.leader, relay, retention)
+    return Backend(
+        store, close_shared, hot.leader, relay, poll_ms=50, retention=retention
+    )
 
 
 RETENTION_BATCH = 1_000
@@ -200,7 +205,7 @@ async def serve(settings: Settings) -> None:
     registry = Registry(
         store.catalog, functions, sdk, clock, on_change=functions_changed
     )
-    scheduler = Scheduler(store, functions, clock)
+    scheduler = Scheduler(store, functions, clock, shared=backend.relay is not None)
     retry_ms = (
         int(settings.retry_interval_s * 1000) if settings.retry_interval_s else None
     )
@@ -218,7 +223,7 @@ async def serve(settings: Settings) -> None:
         clock,
         concurrency=settings.queue_workers,
         lease_ms=settings.lease_ms,
-        poll_ms=1000,
+        poll_ms=backend.poll_ms,
     )
     app = create_app(
         Services(store, registry, scheduler, clock, auth=auth, server_kind=server_kind)
@@ -253,7 +258,8 @@ async def serve(settings: Settings) -> None:
     if run_work:
         tasks += [
             asyncio.create_task(
-                scheduler.run(leader=backend.leader("scheduler")), name="scheduler"
+                scheduler.run(backend.poll_ms, leader=backend.leader("scheduler")),
+                name="scheduler",
             ),
             asyncio.create_task(worker.run(), name="worker"),
         ]
