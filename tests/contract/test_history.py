@@ -169,14 +169,3 @@ async def test_run_trace_and_span_outputs(store: Store) -> None:
     row = await store.history.get_run(run_id)
     assert row is not None
     assert row.run.status is RunStatus.RUNNING
-
-
-async def test_run_jobs(store: Store) -> None:
-    [run_id] = await _runs(store, [("app-a", 0)])
-    [job] = await store.history.run_jobs(run_id)
-    assert job.item.id == f"{run_id}:start"
-    assert not job.leased
-    await lease_one(store, run_id=run_id)
-    [job] = await store.history.run_jobs(run_id)
-    assert job.leased
-    assert await store.history.run_jobs("missing") == []

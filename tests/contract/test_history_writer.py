@@ -208,7 +208,6 @@ async def test_run_trace_and_span_outputs(pg_store: PostgresReadStore) -> None:
     assert await pg_store.history.span_output("not-an-id") is None
     assert await pg_store.history.span_output("9" * 40) is None
     assert await pg_store.history.run_trace("missing") is None
-    assert await pg_store.history.run_jobs(run_id) == []  # jobs live in Redis
 
 
 async def test_span_keys_deduplicate_explicitly(pg_store: PostgresReadStore) -> None:

@@ -359,10 +359,6 @@ class History(Protocol):
         None when the id is unknown or there is no output."""
         ...
 
-    async def run_jobs(self, run_id: str) -> list[RunJob]:
-        """The run's queue items, earliest due first."""
-        ...
-
 
 @dataclass(frozen=True, slots=True)
 class Store:

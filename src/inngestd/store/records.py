@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
-from inngestd import errors
+from inngestd import errors, ids
 from inngestd.domain.events import Event
 from inngestd.domain.flow_config import from_json as flow_from_json
 from inngestd.domain.flow_config import to_json as flow_to_json
 from inngestd.domain.functions import (
+    App,
     Function,
+    SyncResult,
     cancel_from_json,
     cancel_to_json,
     triggers_from_json,
@@ -131,3 +134,29 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     if not isinstance(created, int) or not isinstance(run_id, str):
         raise errors.InvalidInput(f"invalid cursor {cursor!r}")
     return created, run_id
+
+
+def function_rows(
+    app: App, functions: Sequence[Function], now_ms: int
+) -> list[tuple[str, str, str, str, int, bytes, int]]:
+    """The function rows one sync writes: id, app, name, url, retries, config, time."""
+    return [
+        (fn.id, app.id, fn.name, fn.url, fn.retries, config_record(fn), now_ms)
+        for fn in functions
+    ]
+
+
+def sync_result(
+    app: App, functions: Sequence[Function], modified: bool, now_ms: int
+) -> SyncResult:
+    synced = App(
+        app.id,
+        app.url,
+        app.sdk,
+        app.framework,
+        app.checksum,
+        now_ms,
+        None,
+        tuple(functions),
+    )
+    return SyncResult(synced, modified, ids.new_ulid(now_ms))

@@ -6,9 +6,13 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from inngestd import ids
 from inngestd.domain.functions import App, Function, SyncResult
-from inngestd.store.records import FUNCTION_COLUMNS, config_record, function_from_row
+from inngestd.store.records import (
+    FUNCTION_COLUMNS,
+    function_from_row,
+    function_rows,
+    sync_result,
+)
 
 _APP_COLS = "id, url, sdk, framework, checksum, synced_ms, error"
 
@@ -54,30 +58,9 @@ class PostgresCatalog:
                     " SET app_id = excluded.app_id, name = excluded.name, url = excluded.url,"
                     " retries = excluded.retries, config = excluded.config, archived = false,"
                     " updated_ms = excluded.updated_ms",
-                    [
-                        (
-                            fn.id,
-                            app.id,
-                            fn.name,
-                            fn.url,
-                            fn.retries,
-                            config_record(fn),
-                            now_ms,
-                        )
-                        for fn in functions
-                    ],
+                    function_rows(app, functions, now_ms),
                 )
-        synced = App(
-            app.id,
-            app.url,
-            app.sdk,
-            app.framework,
-            app.checksum,
-            now_ms,
-            None,
-            tuple(functions),
-        )
-        return SyncResult(synced, modified, ids.new_ulid(now_ms))
+        return sync_result(app, functions, modified, now_ms)
 
     async def record_sync_error(self, url: str, error: str, now_ms: int) -> None:
         await self._pool.execute(

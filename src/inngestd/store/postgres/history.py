@@ -19,7 +19,6 @@ from inngestd.domain.events import Event
 from inngestd.domain.runs import Run, RunStatus, StepSpan
 from inngestd.store.base import (
     RunFilter,
-    RunJob,
     RunPage,
     RunRow,
     RunTrace,
@@ -120,10 +119,6 @@ class PostgresHistory:
             int(output_id),
         )
         return None if out is None else bytes(out)
-
-    async def run_jobs(self, run_id: str) -> list[RunJob]:
-        # In start mode queue items live in Redis; PostgreSQL holds none.
-        return []
 
 
 def span_key(span: StepSpan) -> str:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from inngestd import ids
 from inngestd.domain.functions import App, Function, SyncResult
-from inngestd.store.records import FUNCTION_COLUMNS, config_record, function_from_row
+from inngestd.store.records import (
+    FUNCTION_COLUMNS,
+    function_from_row,
+    function_rows,
+    sync_result,
+)
 from inngestd.store.sqlite.db import Database
 
 
@@ -41,30 +45,9 @@ class SQLiteCatalog:
                 " VALUES (?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT(id) DO UPDATE SET app_id = excluded.app_id,"
                 " name = excluded.name, url = excluded.url, retries = excluded.retries,"
                 " config = excluded.config, archived = 0, updated_ms = excluded.updated_ms",
-                [
-                    (
-                        fn.id,
-                        app.id,
-                        fn.name,
-                        fn.url,
-                        fn.retries,
-                        config_record(fn),
-                        now_ms,
-                    )
-                    for fn in functions
-                ],
+                function_rows(app, functions, now_ms),
             )
-            synced = App(
-                app.id,
-                app.url,
-                app.sdk,
-                app.framework,
-                app.checksum,
-                now_ms,
-                None,
-                tuple(functions),
-            )
-            return SyncResult(synced, modified, ids.new_ulid(now_ms))
+            return sync_result(app, functions, modified, now_ms)
 
         return await self._db.write(tx)
 

@@ -12,10 +12,8 @@ from typing import Any
 
 import orjson
 
-from inngestd.domain.queue import ItemKind, QueueItem
 from inngestd.store.base import (
     RunFilter,
-    RunJob,
     RunPage,
     RunRow,
     RunTrace,
@@ -124,34 +122,6 @@ class SQLiteHistory:
                 (int(output_id),),
             ).fetchone()
             return None if row is None or row[0] is None else bytes(row[0])
-
-        return await self._db.read(q)
-
-    async def run_jobs(self, run_id: str) -> list[RunJob]:
-        def q(conn: sqlite3.Connection) -> list[RunJob]:
-            rows = conn.execute(
-                "SELECT id, run_id, function_id, kind, due_ms, step_id, attempt,"
-                " max_attempts, pause_id, lease_token IS NOT NULL FROM queue"
-                " WHERE run_id = ? ORDER BY due_ms, id",
-                (run_id,),
-            )
-            return [
-                RunJob(
-                    QueueItem(
-                        id=str(r[0]),
-                        run_id=str(r[1]),
-                        function_id=str(r[2]),
-                        kind=ItemKind(r[3]),
-                        due_ms=int(r[4]),
-                        step_id=r[5],
-                        attempt=int(r[6]),
-                        max_attempts=int(r[7]),
-                        pause_id=r[8],
-                    ),
-                    leased=bool(r[9]),
-                )
-                for r in rows
-            ]
 
         return await self._db.read(q)
 
