@@ -11,6 +11,8 @@ DISCOVERY = "step"
 BLOCKED_RECHECK_MS = 2_000
 # How many due items one lease call may look at beyond the ones it takes.
 SCAN_EXTRA = 200
+# How many due partitions one lease call serves (the ones waiting longest).
+PARTITIONS_PER_LEASE = 64
 
 
 class ItemKind(StrEnum):
@@ -73,3 +75,22 @@ class Lease:
     item: QueueItem
     token: str
     expires_ms: int
+
+
+def partition_of(item: QueueItem) -> str:
+    """The queue partition `item` waits in; leasing is fair between partitions.
+
+    Every function has its own partition (`fn:<id>`), so one function's backlog cannot
+    starve another. A call limited by a keyed concurrency limit (or else a keyed
+    throttle) waits in that key's partition instead, so one busy key (one user, one
+    tenant) cannot starve the function's other keys. The Redis lease script applies the
+    same rule (`part_of` in store/redis/lua/lib.lua).
+    """
+    fn = item.function_id
+    if item.kind is ItemKind.CALL:
+        for lim in item.concurrency:
+            if lim.key != f"f:{fn}":
+                return lim.key
+        if item.throttle is not None and item.throttle.key != f"throttle:{fn}":
+            return item.throttle.key
+    return f"fn:{fn}"

@@ -38,8 +38,13 @@ KINDS: Final[dict[str, tuple[str, str]]] = {
     "pauseev": ("k_pauseev", "set of pause ids per event name"),
     "corr": ("k_corr", "string per invoke correlation id: the pause id"),
     # queue
-    "item": ("k_item", "hash per queue item: j (item JSON), score, tok, blk"),
-    "avail": ("k_avail", "zset item id by the time it can next be leased"),
+    "item": ("k_item", "hash per queue item: j (item JSON), score, tok, blk, pt"),
+    "qpart": (
+        "k_qpart",
+        "zset per queue partition (domain.queue.partition_of): item id by the time it"
+        " can next be leased (lease expiry while leased: an expired lease is due again)",
+    ),
+    "parts": ("k_parts", "zset partition by the earliest time in its qpart zset"),
     "crons": ("k_crons", "set of pending cron tick item ids"),
     "inuse": ("k_inuse", "INCR counter per concurrency key: leased items holding it"),
     "slots": ("k_slots", "set of run ids holding a run-level concurrency key"),
@@ -121,8 +126,11 @@ class Keys:
     def corr(self, correlation_id: str) -> str:
         return self.key("corr", correlation_id)
 
-    def avail(self) -> str:
-        return self.key("avail")
+    def parts(self) -> str:
+        return self.key("parts")
+
+    def qpart(self, partition: str) -> str:
+        return self.key("qpart", partition)
 
     def item(self, item_id: str) -> str:
         return self.key("item", item_id)

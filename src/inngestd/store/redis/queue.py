@@ -1,5 +1,8 @@
 """Redis Queue: leases, extension and the scavenger, in lua/lease.lua and lua/extend.lua.
 
+Items wait in per-partition sorted sets (one per function, one per concurrency or throttle
+key: domain.queue.partition_of) and a lease serves the due partitions round robin.
+
 Flow control at lease time as in store/sqlite/queue.py: concurrency keys (exact in-use
 counters), run-level slots, throttle (GCRA), priority (score), and parking of blocked items
 with a wake-up when a slot is released and a recheck after `BLOCKED_RECHECK_MS`.
@@ -12,7 +15,12 @@ import uuid
 from redis.asyncio import Redis
 
 from inngestd import errors
-from inngestd.domain.queue import BLOCKED_RECHECK_MS, SCAN_EXTRA, Lease
+from inngestd.domain.queue import (
+    BLOCKED_RECHECK_MS,
+    PARTITIONS_PER_LEASE,
+    SCAN_EXTRA,
+    Lease,
+)
 from inngestd.store.base import RunJob
 from inngestd.store.redis.codec import _int, item_from_json
 from inngestd.store.redis.keys import Keys
@@ -36,6 +44,7 @@ class RedisQueue:
             "token": uuid.uuid4().hex,
             "scan": SCAN_EXTRA,
             "recheck": BLOCKED_RECHECK_MS,
+            "parts": PARTITIONS_PER_LEASE,
         }
         rows = await self._s.call("lease", req)
         return [Lease(item_from_json(j), tok.decode(), expires) for j, tok in rows]
@@ -60,5 +69,5 @@ class RedisQueue:
         return sorted(jobs, key=lambda j: (j.item.due_ms, j.item.id))
 
     async def next_due_ms(self) -> int | None:
-        first = await self._r.zrange(self._k.avail(), 0, 0, withscores=True)
+        first = await self._r.zrange(self._k.parts(), 0, 0, withscores=True)
         return _int(first[0][1]) if first else None

@@ -121,14 +121,37 @@ def _set_exception(fut: asyncio.Future[Any], exc: BaseException) -> None:
         fut.set_exception(exc)
 
 
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a data directory written by an older inngestd up to schema.sql (whose
+    `CREATE ... IF NOT EXISTS` statements add new tables, not new columns)."""
+    cols = {row[1] for row in conn.execute("PRAGMA table_info(queue)")}
+    if cols and "part" not in cols:
+        # Items queued before partitions share one partition; they are leased as before.
+        conn.execute("ALTER TABLE queue ADD COLUMN part TEXT NOT NULL DEFAULT ''")
+
+
+def _rebuild_partitions(conn: sqlite3.Connection) -> None:
+    """Recompute the partition index from the queue (cheap: one grouped index scan), so
+    it is right even for a file written before the index existed."""
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("DELETE FROM queue_parts")
+    conn.execute(
+        "INSERT INTO queue_parts (part, next_ms)"
+        " SELECT part, MIN(available_ms) FROM queue GROUP BY part"
+    )
+    conn.execute("COMMIT")
+
+
 class Database:
     """A SQLite file opened for asyncio callers."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         writer_conn = connect(path)
+        _upgrade(writer_conn)
         schema = (Path(__file__).parent / "schema.sql").read_text()
         writer_conn.executescript(schema)
+        _rebuild_partitions(writer_conn)
         self._writer = _Worker(writer_conn, "inngestd-sqlite-writer", writer=True)
         self._reader = _Worker(connect(path), "inngestd-sqlite-reader", writer=False)
 

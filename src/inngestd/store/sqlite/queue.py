@@ -1,4 +1,5 @@
-"""SQLite Queue: leased work items, taken in score order, with flow control at lease time.
+"""SQLite Queue: leased work items, taken in score order within a partition and fairly
+across partitions (flow/fairness.py), with flow control at lease time.
 
 Concurrency limits count leased call items per key; a run-level limit counts runs holding a
 slot; a throttle spaces run starts (GCRA). An item blocked by a limit is parked and woken as
@@ -16,14 +17,16 @@ import orjson
 from inngestd import errors
 from inngestd.domain.queue import (
     BLOCKED_RECHECK_MS,
+    PARTITIONS_PER_LEASE,
     SCAN_EXTRA,
     ItemKind,
     Lease,
     Limit,
     QueueItem,
     ThrottleSpec,
+    partition_of,
 )
-from inngestd.flow import gcra
+from inngestd.flow import fairness, gcra
 from inngestd.store.base import RunJob
 from inngestd.store.sqlite.db import Database
 
@@ -49,8 +52,8 @@ def insert_item(
     score = score_of(item, item.due_ms if now_ms is None else now_ms)
     throttle = item.throttle
     cur = conn.execute(
-        f"INSERT INTO queue ({_COLS}, score_ms, available_ms)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        f"INSERT INTO queue ({_COLS}, score_ms, available_ms, part)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT(id) DO NOTHING",
         (
             item.id,
@@ -77,6 +80,7 @@ def insert_item(
             item.ref,
             score,
             score,
+            partition_of(item),
         ),
     )
     return cur.rowcount > 0
@@ -235,40 +239,57 @@ class SQLiteQueue:
 
     async def lease(self, now_ms: int, limit: int, lease_ms: int) -> list[Lease]:
         def tx(conn: sqlite3.Connection) -> list[Lease]:
-            rows = conn.execute(
-                f"SELECT {_COLS} FROM queue WHERE available_ms <= ? ORDER BY available_ms LIMIT ?",
-                (now_ms, limit + SCAN_EXTRA),
-            ).fetchall()
+            parts = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT part FROM queue_parts WHERE next_ms <= ? ORDER BY next_ms LIMIT ?",
+                    (now_ms, PARTITIONS_PER_LEASE),
+                )
+            ]
+            per_part = fairness.candidates_per_partition(limit, len(parts), SCAN_EXTRA)
+            candidates = [
+                [
+                    item_from_row(row)
+                    for row in conn.execute(
+                        f"SELECT {_COLS} FROM queue WHERE part = ? AND available_ms <= ?"
+                        " ORDER BY available_ms LIMIT ?",
+                        (part, now_ms, per_part),
+                    )
+                ]
+                for part in parts
+            ]
             gate = _Gate(conn, now_ms)
             leases: list[Lease] = []
             expires = now_ms + lease_ms
-            for row in rows:
-                if len(leases) >= limit:
-                    break
-                item = item_from_row(row)
+
+            def take(item: QueueItem) -> bool:
                 blocker = gate.blocked_by(item)
                 if blocker is not None:
                     conn.execute(
                         "UPDATE queue SET available_ms = ?, blocked_key = ? WHERE id = ?",
                         (now_ms + BLOCKED_RECHECK_MS, blocker, item.id),
                     )
-                    continue
+                    return False
                 wait_until = gate.throttled_until(item)
                 if wait_until is not None:
                     conn.execute(
                         "UPDATE queue SET available_ms = ? WHERE id = ?",
                         (wait_until, item.id),
                     )
-                    continue
+                    return False
                 gate.take(item)
                 if item.kind is ItemKind.CALL:
                     mark_started(conn, item.run_id, item.function_id, now_ms)
                 token = uuid.uuid4().hex
                 conn.execute(
-                    "UPDATE queue SET available_ms = ?, lease_token = ?, blocked_key = NULL WHERE id = ?",
+                    "UPDATE queue SET available_ms = ?, lease_token = ?, blocked_key = NULL"
+                    " WHERE id = ?",
                     (expires, token, item.id),
                 )
                 leases.append(Lease(item, token, expires))
+                return True
+
+            fairness.lease_fairly(candidates, limit, take)
             return leases
 
         return await self._db.write(tx)
@@ -299,7 +320,7 @@ class SQLiteQueue:
 
     async def next_due_ms(self) -> int | None:
         def q(conn: sqlite3.Connection) -> int | None:
-            row = conn.execute("SELECT MIN(available_ms) FROM queue").fetchone()
+            row = conn.execute("SELECT MIN(next_ms) FROM queue_parts").fetchone()
             return int(row[0]) if row and row[0] is not None else None
 
         return await self._db.read(q)

@@ -88,9 +88,34 @@ CREATE TABLE IF NOT EXISTS queue (
   rk TEXT, rl INTEGER,
   throttle TEXT,
   priority_ms INTEGER NOT NULL DEFAULT 0,
-  blocked_key TEXT
+  blocked_key TEXT,
+  -- domain.queue.partition_of: leasing is fair between partitions
+  part TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS queue_available ON queue(available_ms);
+CREATE INDEX IF NOT EXISTS queue_part ON queue(part, available_ms);
+-- Each partition with items and its earliest available_ms, kept by the triggers below, so
+-- a lease finds the partitions with due work without scanning a deep backlog.
+CREATE TABLE IF NOT EXISTS queue_parts (
+  part TEXT PRIMARY KEY,
+  next_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS queue_parts_next ON queue_parts(next_ms);
+CREATE TRIGGER IF NOT EXISTS queue_parts_insert AFTER INSERT ON queue BEGIN
+  INSERT INTO queue_parts (part, next_ms) VALUES (NEW.part, NEW.available_ms)
+  ON CONFLICT(part) DO UPDATE SET next_ms = MIN(next_ms, excluded.next_ms);
+END;
+CREATE TRIGGER IF NOT EXISTS queue_parts_update AFTER UPDATE OF available_ms ON queue
+WHEN OLD.available_ms IS NOT NEW.available_ms BEGIN
+  UPDATE queue_parts SET next_ms = (SELECT MIN(available_ms) FROM queue WHERE part = NEW.part)
+  WHERE part = NEW.part;
+END;
+CREATE TRIGGER IF NOT EXISTS queue_parts_delete AFTER DELETE ON queue BEGIN
+  DELETE FROM queue_parts WHERE part = OLD.part
+  AND NOT EXISTS (SELECT 1 FROM queue WHERE part = OLD.part);
+  UPDATE queue_parts SET next_ms = (SELECT MIN(available_ms) FROM queue WHERE part = OLD.part)
+  WHERE part = OLD.part;
+END;
 CREATE INDEX IF NOT EXISTS queue_run ON queue(run_id);
 CREATE INDEX IF NOT EXISTS queue_ck1 ON queue(ck1) WHERE ck1 IS NOT NULL AND lease_token IS NOT NULL;
 CREATE INDEX IF NOT EXISTS queue_ck2 ON queue(ck2) WHERE ck2 IS NOT NULL AND lease_token IS NOT NULL;

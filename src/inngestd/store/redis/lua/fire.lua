@@ -8,7 +8,7 @@ if opt(req.consumes) and not consume(req.kind, req.consumes) then
   -- Changed since it was read: look again right away (or at its new time).
   unhold(it)
   redis.call('HSET', k_item(req.item_id), 'tok', '')
-  redis.call('ZADD', k_avail(), istr(math.max(it.due_ms, now)), req.item_id)
+  avail_set(req.item_id, h.pt, istr(math.max(it.due_ms, now)))
   return 0
 end
 delete_item(req.item_id)

@@ -39,8 +39,43 @@ local function last_seq() return tonumber(redis.call('GET', k_seq()) or 0) or 0 
 -- An item is a table {id, run_id, function_id, kind, due_ms, step_id?, attempt,
 -- max_attempts, pause_id?, c? = {{key, limit}...}, rl? = {key, limit},
 -- th? = {key, limit, period, burst}, pr? = priority ms, ref?} stored as JSON in field j
--- of its hash, next to score (its order), tok (lease token) and blk (the key it is
--- parked on). k_avail() holds when it can next be leased.
+-- of its hash, next to score (its order), tok (lease token), blk (the key it is parked
+-- on) and pt (its partition). k_qpart(pt) holds when it can next be leased; k_parts()
+-- holds each partition's earliest such time, so a lease visits only due partitions.
+
+-- The partition an item waits in: the same rule as domain.queue.partition_of.
+local function part_of(it)
+  local fn = it.function_id or ''
+  if it.kind == 'call' then
+    for _, l in ipairs(list(opt(it.c))) do
+      if l[1] ~= 'f:' .. fn then return l[1] end
+    end
+    local th = opt(it.th)
+    if th and th[1] ~= 'throttle:' .. fn then return th[1] end
+  end
+  return 'fn:' .. fn
+end
+
+-- Keep the partition's place in k_parts() at its earliest item (or drop it when empty).
+local function touch_part(pt)
+  local first = redis.call('ZRANGE', k_qpart(pt), 0, 0, 'WITHSCORES')
+  if first[1] then
+    redis.call('ZADD', k_parts(), first[2], pt)
+  else
+    redis.call('ZREM', k_parts(), pt)
+  end
+end
+
+-- Item `id` of partition `pt` can next be leased at `score` (an istr() string).
+local function avail_set(id, pt, score)
+  redis.call('ZADD', k_qpart(pt), score, id)
+  touch_part(pt)
+end
+
+local function avail_rem(id, pt)
+  redis.call('ZREM', k_qpart(pt), id)
+  touch_part(pt)
+end
 local function score_of(it, now)
   local pr = tonumber(opt(it.pr)) or 0
   if pr ~= 0 and it.kind == 'call' and it.due_ms <= now then return it.due_ms - pr end
@@ -51,17 +86,21 @@ local function insert_item(it, now)
   local key = k_item(it.id)
   if redis.call('EXISTS', key) == 1 then return false end
   local score = score_of(it, now or it.due_ms)
-  redis.call('HSET', key, 'j', cjson.encode(it), 'score', istr(score), 'tok', '', 'blk', '')
-  redis.call('ZADD', k_avail(), istr(score), it.id)
+  local pt = part_of(it)
+  redis.call('HSET', key, 'j', cjson.encode(it), 'score', istr(score), 'tok', '', 'blk', '',
+    'pt', pt)
+  avail_set(it.id, pt, istr(score))
   if opt(it.run_id) and it.run_id ~= '' then redis.call('SADD', k_runitems(it.run_id), it.id) end
   if it.kind == 'cron' then redis.call('SADD', k_crons(), it.id) end
   return true
 end
 
 local function load_item(id)
-  local v = redis.call('HMGET', k_item(id), 'j', 'score', 'tok', 'blk')
+  local v = redis.call('HMGET', k_item(id), 'j', 'score', 'tok', 'blk', 'pt')
   if not v[1] then return nil, nil end
-  return cjson.decode(v[1]), {score = tonumber(v[2]), tok = v[3] or '', blk = v[4] or ''}
+  local it = cjson.decode(v[1])
+  return it, {score = tonumber(v[2]), tok = v[3] or '', blk = v[4] or '',
+    pt = v[5] or part_of(it)}
 end
 
 local function item_keys(it)
@@ -84,7 +123,7 @@ local function delete_item(id)
   if h.tok ~= '' then unhold(it) end
   if h.blk ~= '' then redis.call('SREM', k_parked(h.blk), id) end
   redis.call('DEL', k_item(id))
-  redis.call('ZREM', k_avail(), id)
+  avail_rem(id, h.pt)
   if opt(it.run_id) and it.run_id ~= '' then redis.call('SREM', k_runitems(it.run_id), id) end
   if it.kind == 'cron' then redis.call('SREM', k_crons(), id) end
   return true
@@ -95,10 +134,10 @@ local function release_keys(keys)
   for _, key in ipairs(keys) do
     local pk = k_parked(key)
     for _, id in ipairs(redis.call('SMEMBERS', pk)) do
-      local score = redis.call('HGET', k_item(id), 'score')
-      if score then
+      local it, h = load_item(id)
+      if it then
         redis.call('HSET', k_item(id), 'blk', '')
-        redis.call('ZADD', k_avail(), score, id)
+        avail_set(id, h.pt, istr(h.score))
       end
     end
     redis.call('DEL', pk)
@@ -113,7 +152,7 @@ local function retry_item(id, due)
   it.attempt = (tonumber(it.attempt) or 0) + 1
   it.due_ms = due
   redis.call('HSET', k_item(id), 'j', cjson.encode(it), 'score', istr(due), 'tok', '')
-  redis.call('ZADD', k_avail(), istr(due), id)
+  avail_set(id, h.pt, istr(due))
 end
 
 -- Insert the item or move it to its new due time (a leased one keeps its lease).
@@ -122,5 +161,5 @@ local function move_item(it)
   local cur, h = load_item(it.id)
   cur.due_ms = it.due_ms
   redis.call('HSET', k_item(it.id), 'j', cjson.encode(cur), 'score', istr(it.due_ms))
-  if h.tok == '' then redis.call('ZADD', k_avail(), istr(it.due_ms), it.id) end
+  if h.tok == '' then avail_set(it.id, h.pt, istr(it.due_ms)) end
 end
