@@ -357,6 +357,27 @@ def _check_event_keys(
     show_envvar=True,
 )
 @click.option(
+    "--hot-retention",
+    "hot_retention",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="With --redis-uri: keep ended runs and scheduled events in Redis this long after "
+    "they ended or arrived (once PostgreSQL has them), then remove them in bounded "
+    "batches; the APIs read them from PostgreSQL afterwards. Bounds Redis memory.",
+    envvar=f"{ENV_PREFIX}HOT_RETENTION",
+    show_envvar=True,
+)
+@click.option(
+    "--trim-interval",
+    default=10.0,
+    hidden=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="How often Redis is trimmed, in seconds (tests shorten it).",
+    envvar=f"{ENV_PREFIX}TRIM_INTERVAL",
+)
+@click.option(
     "--redis-prefix",
     default="inngestd",
     show_default=True,
@@ -383,6 +404,8 @@ def start(
     postgres_schema: str,
     lease_ms: int,
     retention_days: float | None,
+    hot_retention: float,
+    trim_interval: float,
 ) -> None:
     """Run the self-hosted production server: keys enforced, apps in cloud mode.
 
@@ -422,6 +445,8 @@ def start(
         postgres_schema=postgres_schema,
         lease_ms=lease_ms,
         retention_days=retention_days,
+        hot_retention_s=hot_retention,
+        trim_interval_s=trim_interval,
     )
     _run(settings)
 

@@ -24,6 +24,8 @@ class Outbox(Protocol):
 
     async def ack(self, n: int) -> None: ...
 
+    async def relayed(self, mark: dict[str, Any]) -> None: ...
+
 
 class EventCopies(Protocol):
     async def copy(self, events: Sequence[Event]) -> None: ...
@@ -136,6 +138,9 @@ class Relay:
             await self._writer.record_step(
                 str(rec["run_id"]), str(rec["step_id"]), _bytes(rec["memo"]) or b"null"
             )
+        elif kind == "mark":
+            # Every record before the marker is stored (events were flushed above).
+            await self._outbox.relayed(rec)
         elif kind == "span":
             span = dict(rec["span"])
             output = span.pop("output", None)

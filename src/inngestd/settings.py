@@ -44,3 +44,8 @@ class Settings:
     lease_ms: int = 60_000
     #: Delete run history older than this many days (PostgreSQL; None keeps everything).
     retention_days: float | None = None
+    #: Start mode with Redis: ended runs and old events stay in Redis this long (once
+    #: PostgreSQL has them), then only PostgreSQL serves them.
+    hot_retention_s: float = 600.0
+    #: How often the trim task looks for what to remove from Redis (tests shorten it).
+    trim_interval_s: float = 10.0

@@ -28,7 +28,9 @@ from inngestd.store.base import HistoryWriter, Store
 from inngestd.store.postgres import open_read_store
 from inngestd.store.postgres.migrate import migrate as migrate_postgres
 from inngestd.store.redis import open_hot_store
+from inngestd.store.redis.trim import Trimmed
 from inngestd.store.sqlite import open_store
+from inngestd.store.tiered import TieredEventLog, TieredRunState
 from inngestd.wire.signing import Signer
 from inngestd.worker import Worker
 
@@ -90,6 +92,7 @@ class Backend:
     # them at once; other processes' work is only seen by polling).
     poll_ms: int = 1000
     retention: Callable[[], Coroutine[Any, Any, None]] | None = None
+    trim: Callable[[], Coroutine[Any, Any, None]] | None = None
 
     def tasks(
         self, functions: FunctionIndex, run_work: bool
@@ -100,6 +103,8 @@ class Backend:
         tasks = [("relay", self.relay.run()), ("functions", _refresh(functions))]
         if self.retention is not None:
             tasks.append(("retention", self.retention()))
+        if self.trim is not None:
+            tasks.append(("trim", self.trim()))
         return tasks
 
 
@@ -122,10 +127,12 @@ async def _open_backend(settings: Settings) -> Backend:
         return Backend(store, close_sqlite)
     read = await open_read_store(settings.postgres_uri, schema=settings.postgres_schema)
     hot = await open_hot_store(settings.redis_uri, prefix=settings.redis_prefix)
+    # Ended runs and old events are trimmed from Redis: reads fall back to PostgreSQL.
+    events = TieredEventLog(hot.events, read.events)
     store = Store(
         catalog=read.catalog,
-        events=hot.events,
-        runs=hot.runs,
+        events=events,
+        runs=TieredRunState(hot.runs, read.history),
         queue=hot.queue,
         close=hot.close,
         subscribe=hot.subscribe,
@@ -141,10 +148,16 @@ async def _open_backend(settings: Settings) -> Backend:
         retention = _retention(
             read.history_writer, settings.retention_days, hot.leader("retention")
         )
+    trim = _trim(
+        hot.trim,
+        settings.hot_retention_s,
+        settings.trim_interval_s,
+        hot.leader("trim"),
+    )
     relay = Relay(
         hot.outbox,
         read.history_writer,
-        hot.events,
+        events,  # a run's events may be trimmed before a redelivered run record
         read.events,
         may_run=hot.leader("relay"),
     )
@@ -154,7 +167,13 @@ async def _open_backend(settings: Settings) -> Backend:
         settings.redis_prefix,
     )
     return Backend(
-        store, close_shared, hot.leader, relay, poll_ms=50, retention=retention
+        store,
+        close_shared,
+        hot.leader,
+        relay,
+        poll_ms=50,
+        retention=retention,
+        trim=trim,
     )
 
 
@@ -179,6 +198,34 @@ def _retention(
             except Exception:
                 log.exception("deleting old history failed")
             await asyncio.sleep(RETENTION_EVERY_S)
+
+    return loop
+
+
+TRIM_BATCH = 200
+
+
+def _trim(
+    trim: Callable[[int, int, int], Awaitable[Trimmed]],
+    grace_s: float,
+    every_s: float,
+    leader: Callable[[], Awaitable[bool]],
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """Every `every_s`: remove from Redis what ended or arrived more than `grace_s` ago
+    and is in PostgreSQL, a bounded batch per script call, so Redis memory stays bounded."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                while await leader():
+                    now = SystemClock().now_ms()
+                    done = await trim(now, now - int(grace_s * 1000), TRIM_BATCH)
+                    if done.runs < TRIM_BATCH and done.events < TRIM_BATCH:
+                        break
+                    await asyncio.sleep(0)
+            except Exception:
+                log.exception("trimming Redis failed")
+            await asyncio.sleep(every_s)
 
     return loop
 

@@ -359,6 +359,16 @@ class History(Protocol):
         None when the id is unknown or there is no output."""
         ...
 
+    async def runs_for_event(self, internal_id: str) -> list[Run]:
+        """The runs the event started (or was part of, for batches), by run id. Start
+        mode reads runs here once they left the hot store."""
+        ...
+
+    async def spans(self, run_id: str) -> list[StepSpan]:
+        """The run's step attempts with their outputs, in the order they were recorded
+        (what `RunState.spans` gives while the run is in the hot store)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Store:

@@ -120,6 +120,35 @@ class PostgresHistory:
         )
         return None if out is None else bytes(out)
 
+    async def runs_for_event(self, internal_id: str) -> list[Run]:
+        rows = await self._pool.fetch(
+            f"SELECT {SELECT} FROM run_events e JOIN runs r ON r.id = e.run_id"
+            " WHERE e.event_id = $1 ORDER BY r.id",
+            internal_id,
+        )
+        return [run_from_row(r) for r in rows]
+
+    async def spans(self, run_id: str) -> list[StepSpan]:
+        rows = await self._pool.fetch(
+            "SELECT run_id, step_id, name, op, attempt, started_ms, ended_ms, status,"
+            " output FROM spans WHERE run_id = $1 ORDER BY id",
+            run_id,
+        )
+        return [
+            StepSpan(
+                run_id=str(r[0]),
+                step_id=str(r[1]),
+                name=str(r[2]),
+                op=str(r[3]),
+                attempt=int(r[4]),
+                started_ms=int(r[5]),
+                ended_ms=int(r[6]),
+                status=str(r[7]),
+                output=None if r[8] is None else bytes(r[8]),
+            )
+            for r in rows
+        ]
+
 
 def span_key(span: StepSpan) -> str:
     """The default de-duplication key of a span record: a digest of its content."""

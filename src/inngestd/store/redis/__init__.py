@@ -22,6 +22,7 @@ from inngestd.store.redis.outbox import Outbox
 from inngestd.store.redis.queue import RedisQueue
 from inngestd.store.redis.runs import RedisRunState
 from inngestd.store.redis.scripts import Scripts
+from inngestd.store.redis.trim import Trimmed, Trimmer
 
 
 class HotStore(NamedTuple):
@@ -35,6 +36,9 @@ class HotStore(NamedTuple):
     aclose: Callable[[], Awaitable[None]]
     # leader(task) -> a check that takes or renews this process's lead of `task`.
     leader: Callable[[str], Callable[[], Awaitable[bool]]]
+    # trim(now_ms, cutoff_ms, batch): remove one bounded batch of ended runs and old
+    # events that PostgreSQL already has (see trim.py).
+    trim: Callable[[int, int, int], Awaitable[Trimmed]]
 
 
 async def open_hot_store(url: str, *, prefix: str, consumer: str = "relay") -> HotStore:
@@ -79,10 +83,11 @@ async def open_hot_store(url: str, *, prefix: str, consumer: str = "relay") -> H
         queue=RedisQueue(client, keys, scripts),
         close=close,
         subscribe=listeners.append,
-        outbox=Outbox(client, keys, consumer),
+        outbox=Outbox(client, keys, consumer, scripts=scripts),
         aclose=aclose,
         leader=lambda task: Leadership(client, keys.leader(task)).held,
+        trim=Trimmer(scripts).trim,
     )
 
 
-__all__ = ["HotStore", "Outbox", "open_hot_store"]
+__all__ = ["HotStore", "Outbox", "Trimmed", "open_hot_store"]

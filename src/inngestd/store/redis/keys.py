@@ -62,6 +62,18 @@ KINDS: Final[dict[str, tuple[str, str]]] = {
         "k_leader",
         "string per singleton task: the token of the process leading it",
     ),
+    # trimming
+    "ended": ("k_ended", "zset run id by ended ms: ended runs still in Redis"),
+    "trimgen": (
+        "k_trimgen",
+        "INCR counter: the last outbox marker; an ended run keeps the value (tg) it saw",
+    ),
+    "trimmark": ("k_trimmark", "hash: g, at of the outbox marker in flight"),
+    "relayed": (
+        "k_relayed",
+        "hash: g, seq of the last marker the relay stored (all records before it are in"
+        " PostgreSQL)",
+    ),
 }
 
 

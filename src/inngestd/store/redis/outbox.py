@@ -9,6 +9,8 @@ an event RPUSHes one compact JSON record to `{prefix}:outbox` in the same atomic
 * `{"t": "status", "id", "status", "started_ms"?, "ended_ms"?, "output"?, "reason"?}`
 * `{"t": "step", "run_id", "step_id", "memo"}` (memo: JSON text)
 * `{"t": "span", "k" (unique record id), "span": {StepSpan fields, "output"?}}`
+* `{"t": "mark", "g", "seq"}`: a trimming marker (`trim.py`); the relay reports it with
+  `relayed` after storing every record before it
 
 Absent optional fields are omitted; an empty list may arrive as `{}` (Lua's cjson cannot tell
 them apart). The relay calls `drain(n)`, writes the records with idempotent upserts, then
@@ -25,6 +27,7 @@ from redis.asyncio import Redis
 
 from inngestd.store.redis.codec import as_bytes
 from inngestd.store.redis.keys import Keys
+from inngestd.store.redis.scripts import Scripts
 
 
 def _ints(value: Any) -> Any:
@@ -49,10 +52,18 @@ def _record(raw: bytes) -> dict[str, Any]:
 
 
 class Outbox:
-    def __init__(self, client: Redis, keys: Keys, consumer: str = "relay") -> None:
+    def __init__(
+        self,
+        client: Redis,
+        keys: Keys,
+        consumer: str = "relay",
+        *,
+        scripts: Scripts | None = None,
+    ) -> None:
         self._r = client
         self._src = keys.outbox()
         self._wip = keys.outboxwip(consumer)
+        self._s = scripts if scripts is not None else Scripts(client, keys.root)
 
     async def drain(self, max_n: int) -> list[dict[str, Any]]:
         """Up to `max_n` records, oldest first; unacknowledged ones come back first."""
@@ -72,6 +83,10 @@ class Outbox:
         """The first `n` records of the last `drain` are stored: forget them."""
         if n > 0:
             await self._r.ltrim(self._wip, n, -1)
+
+    async def relayed(self, mark: dict[str, Any]) -> None:
+        """Every record before the `mark` record is stored: what it covers may be trimmed."""
+        await self._s.call("relayed", {"g": int(mark["g"]), "seq": int(mark["seq"])})
 
     async def pending(self) -> int:
         return int(await self._r.llen(self._src)) + int(await self._r.llen(self._wip))

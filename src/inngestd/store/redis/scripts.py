@@ -34,6 +34,8 @@ SCRIPTS = (
     "cancel",
     "fire",
     "sync_crons",
+    "trim",
+    "relayed",
 )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from inngestd.domain.runs import Run, StepSpan
 from inngestd.store.base import (
     RunFilter,
     RunPage,
@@ -124,6 +125,42 @@ class SQLiteHistory:
             return None if row is None or row[0] is None else bytes(row[0])
 
         return await self._db.read(q)
+
+    async def runs_for_event(self, internal_id: str) -> list[Run]:
+        def q(conn: sqlite3.Connection) -> list[Run]:
+            rows = conn.execute(
+                f"SELECT {SELECT} FROM run_events e JOIN runs r ON r.id = e.run_id"
+                " WHERE e.event_id = ? ORDER BY r.id",
+                (internal_id,),
+            )
+            return [run_from_row(r) for r in rows]
+
+        return await self._db.read(q)
+
+    async def spans(self, run_id: str) -> list[StepSpan]:
+        def q(conn: sqlite3.Connection) -> list[StepSpan]:
+            rows = conn.execute(
+                "SELECT run_id, step_id, name, op, attempt, started_ms, ended_ms, status,"
+                " output FROM spans WHERE run_id = ? ORDER BY id",
+                (run_id,),
+            )
+            return [_span(r) for r in rows]
+
+        return await self._db.read(q)
+
+
+def _span(r: Any) -> StepSpan:
+    return StepSpan(
+        run_id=str(r[0]),
+        step_id=str(r[1]),
+        name=str(r[2]),
+        op=str(r[3]),
+        attempt=int(r[4]),
+        started_ms=int(r[5]),
+        ended_ms=int(r[6]),
+        status=str(r[7]),
+        output=None if r[8] is None else bytes(r[8]),
+    )
 
 
 def _get(conn: sqlite3.Connection, run_id: str) -> RunRow | None:

@@ -1,6 +1,10 @@
 -- Flow control (mirrors flow/gcra.py, flow/debounce.py, flow/batching.py and
 -- store/sqlite/flow_tx.py) and run creation with its gates.
 
+-- Keys that only matter for a while get a TTL, plus this much for clock skew between the
+-- processes (their `now`) and Redis (which expires them).
+local SKEW_MS = 60000
+
 -- GCRA: returns allowed, new tat, retry at. Compared as (base - now) * limit > period *
 -- burst, which equals gcra.py's cross multiplication and keeps the numbers small.
 local function gcra(tat, now, limit, period, burst)
@@ -25,7 +29,8 @@ local function rate_limited(rate, now)
   local ok, tat = gcra(gcra_tat(rate.key), now, rate.limit, rate.period,
     math.floor(math.max(rate.limit, 0) / 10))
   if not ok then return rate.reason end
-  redis.call('SET', k_gcra(rate.key), istr(tat))
+  -- A TAT in the past is the same as none: the key may expire then.
+  redis.call('SET', k_gcra(rate.key), istr(tat), 'PX', istr(tat - now + SKEW_MS))
   return nil
 end
 
@@ -36,7 +41,7 @@ local function throttled_until(th, now)
   local ok, tat, retry = gcra(gcra_tat(th[1]), now, limit, th[3],
     math.max(limit, 1) + math.max(burst, 0) - 1)
   if not ok then return retry end
-  redis.call('SET', k_gcra(th[1]), istr(tat))
+  redis.call('SET', k_gcra(th[1]), istr(tat), 'PX', istr(tat - now + SKEW_MS))
   return nil
 end
 
@@ -59,7 +64,11 @@ local function insert_run(nr, status, reason, now)
     'evs', blob(nr.evs))
   if opt(nr.ev0) then redis.call('HSET', rk, 'ev0', blob(nr.ev0)) end
   local ended = nil
-  if ENDED[status] then ended = now; redis.call('HSET', rk, 'en', istr(now)) end
+  if ENDED[status] then
+    ended = now
+    redis.call('HSET', rk, 'en', istr(now))
+    index_ended(r.id, now)
+  end
   if reason then redis.call('HSET', rk, 'rs', reason) end
   for _, eid in ipairs(list(nr.event_ids)) do redis.call('SADD', k_evruns(eid), r.id) end
   outbox({t = 'run', id = r.id, function_id = r.fn, app_id = r.app, event_id = r.ev,
@@ -74,6 +83,8 @@ local function create_run(nr, now)
   local exp = tonumber(redis.call('HGET', ik, 'exp') or nil)
   if exp and exp > now then return nil end
   redis.call('HSET', ik, 'run', nr.run.id, 'exp', istr(nr.ie))
+  -- Past `exp` the claim means nothing: let Redis drop it.
+  redis.call('PEXPIRE', ik, istr(math.max(nr.ie - now, 0) + SKEW_MS))
   local skip = rate_limited(opt(nr.rate), now)
   if not skip and opt(nr.single) then skip = claim_singleton(nr.single, nr.run.id, now) end
   if skip then

@@ -98,9 +98,18 @@ local function take_pause(id)
 end
 
 -- finish and cancel --------------------------------------------------------------------------
+-- The run has ended at `now`: index it for trimming (trim.lua) with the outbox marker
+-- generation it ended in (tg): once the relay has stored a later marker, every outbox
+-- record of the run is in PostgreSQL.
+local function index_ended(run_id, now)
+  redis.call('HSET', k_run(run_id), 'tg', redis.call('GET', k_trimgen()) or '0')
+  redis.call('ZADD', k_ended(), istr(now), run_id)
+end
+
 local function finish(run, status, output, reason, now)
   local rk = k_run(run.id)
   redis.call('HSET', rk, 'st', status, 'en', istr(now))
+  index_ended(run.id, now)
   if output then redis.call('HSET', rk, 'out', output) else redis.call('HDEL', rk, 'out') end
   if reason then redis.call('HSET', rk, 'rs', reason) else redis.call('HDEL', rk, 'rs') end
   redis.call('HSETNX', rk, 'sa', istr(now))

@@ -1,0 +1,197 @@
+"""Bounded hot memory: on Redis + PostgreSQL, `inngestd start` removes ended runs and old
+events from Redis once PostgreSQL has them, and the APIs answer the same from PostgreSQL.
+
+Runs against the shared backends only (it reads Redis directly), whatever
+INNGESTD_TEST_BACKEND says."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis import Redis
+
+from inngestd.store.redis.keys import Keys
+from tests.e2e.harness import (
+    REDIS_URL,
+    Api,
+    ServerProcess,
+    free_port,
+    shared_backend_args,
+    uid,
+    wait_until,
+)
+from tests.e2e.test_gql import RUN_DETAIL
+from tests.e2e.test_start_auth import (
+    APP_ID,
+    BEARER,
+    EVENT_KEY,
+    SIGNING_KEY,
+    SLUGS,
+    CloudAppProcess,
+)
+
+RUNS = 5
+# Long enough to read every API answer while the run is still in Redis.
+HOT_RETENTION_S = 3
+# Kinds a finished, trimmed deployment may keep: counters, the trim bookkeeping, leases of
+# singleton tasks, and idempotency claims (they expire after their 24 h window).
+CONSTANT_KINDS = {"seq", "spanseq", "trimgen", "trimmark", "relayed", "leader", "idem"}
+# Transient: records on their way to PostgreSQL.
+CONSTANT_KINDS |= {"outbox", "outboxwip"}
+
+
+def _option(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+class Deployment:
+    def __init__(self, tmp_path: Path) -> None:
+        self.shared = shared_backend_args()
+        self.keys = Keys(_option(self.shared, "--redis-prefix"))
+        app_port = free_port()
+        self.server = ServerProcess(
+            port=free_port(),
+            data_dir=tmp_path / "data",
+            log_path=tmp_path / "inngestd.log",
+            app_urls=[f"http://127.0.0.1:{app_port}/api/inngest"],
+            poll_interval=None,
+            command="start",
+            extra_args=[
+                "--event-key",
+                EVENT_KEY,
+                "--signing-key",
+                SIGNING_KEY,
+                *self.shared,
+                "--hot-retention",
+                str(HOT_RETENTION_S),
+                "--trim-interval",
+                "0.2",
+            ],
+        )
+        self.server.data_dir.mkdir(parents=True)
+        self.app = CloudAppProcess(
+            module="cloud_app",
+            port=app_port,
+            server_url=self.server.url,
+            log_path=tmp_path / "cloud-app.log",
+            env={
+                "INNGEST_DEV": "0",
+                "INNGEST_SIGNING_KEY": SIGNING_KEY,
+                "INNGEST_EVENT_KEY": EVENT_KEY,
+            },
+        )
+        self.redis = Redis.from_url(REDIS_URL)
+        self.api = Api(self.server.url, EVENT_KEY, bearer=BEARER)
+
+    def redis_keys(self) -> list[str]:
+        return [k.decode() for k in self.redis.scan_iter(match=self.keys.pattern())]
+
+    def kinds(self) -> Counter[str]:
+        root = self.keys.root + ":"
+        return Counter(k.removeprefix(root).split(":", 1)[0] for k in self.redis_keys())
+
+    def keys_naming(self, ident: str) -> list[str]:
+        """Keys about a run or event (an idempotency claim names its event, but stays)."""
+        idem = f"{self.keys.root}:idem:"
+        return [k for k in self.redis_keys() if ident in k and not k.startswith(idem)]
+
+    def close(self) -> None:
+        self.api.close()
+        self.redis.close()
+        self.app.stop()
+        self.server.stop()
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Iterator[Deployment]:
+    d = Deployment(tmp_path)
+    try:
+        d.server.start()
+        d.app.start()
+        d.api.wait_synced(APP_ID, slugs=SLUGS, timeout=30)
+        yield d
+    finally:
+        d.close()
+
+
+def _get(api: Api, path: str) -> Any:
+    r = api.http.get(path)
+    assert r.status_code == 200, f"GET {path}: {r.status_code} {r.text}"
+    return r.json()
+
+
+def _gql(api: Api, run_id: str) -> Any:
+    r = api.http.post(
+        "/v0/gql", json={"query": RUN_DETAIL, "variables": {"runID": run_id}}
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def _answers(api: Api, event_id: str, run_id: str) -> dict[str, Any]:
+    """Everything the HTTP API tells about the run and its event."""
+    return {
+        "run": _get(api, f"/v1/runs/{run_id}"),
+        "steps": _get(api, f"/v1/runs/{run_id}/steps"),
+        "event": _get(api, f"/v1/events/{event_id}"),
+        "event_runs": _get(api, f"/v1/events/{event_id}/runs"),
+        "gql": _gql(api, run_id),
+    }
+
+
+@pytest.mark.timeout(180)
+def test_ended_runs_leave_redis_and_read_the_same_from_postgres(
+    deployment: Deployment,
+) -> None:
+    d, api = deployment, deployment.api
+    baseline = len(d.redis_keys())
+    tag = uid()
+    event_ids = [api.send_one("cloud/steps", {"k": f"{tag}-{i}"}) for i in range(RUNS)]
+    runs = [api.wait_for_run(eid, "Completed", timeout=60) for eid in event_ids]
+    run_ids = [r["run_id"] for r in runs]
+
+    # Read while the runs are hot (served from Redis).
+    before = [_answers(api, e, r) for e, r in zip(event_ids, run_ids, strict=True)]
+    hot_keys = len(d.redis_keys())
+    for event_id, run_id in zip(event_ids, run_ids, strict=True):
+        assert d.keys_naming(run_id), f"run {run_id} already left Redis: too slow"
+        assert d.keys_naming(event_id)
+    assert before[0]["run"]["data"]["status"] == "Completed"
+    assert [s["step_id"] for s in before[0]["steps"]["data"]]
+
+    # The trim task removes them a few seconds after they ended.
+    def gone() -> bool:
+        return not any(d.keys_naming(i) for i in run_ids + event_ids)
+
+    wait_until(
+        gone,
+        timeout=60,
+        interval=0.2,
+        message=lambda: f"runs and events left Redis; left: {d.kinds()}",
+    )
+    after = [_answers(api, e, r) for e, r in zip(event_ids, run_ids, strict=True)]
+    for b, a in zip(before, after, strict=True):
+        assert a == b
+
+    # Listing still shows the trimmed events (newest first, from PostgreSQL).
+    listed = _get(api, "/v1/events?name=cloud/steps")["data"]
+    assert [e["internal_id"] for e in listed] == list(reversed(event_ids))
+
+    # Memory is bounded: what is left does not grow with the runs (but for idempotency
+    # claims, which expire), and the finish events the runs emitted left too.
+    def settled() -> bool:
+        return set(d.kinds()) <= CONSTANT_KINDS
+
+    wait_until(settled, timeout=60, interval=0.2, message=f"only {CONSTANT_KINDS}")
+    kinds = d.kinds()
+    assert kinds["idem"] == RUNS, kinds
+    left = len(d.redis_keys())
+    assert left - kinds["idem"] <= baseline + len(CONSTANT_KINDS), (baseline, kinds)
+    assert left < hot_keys, (left, hot_keys)
+    assert "Traceback" not in d.server.log_text(), d.server.log_tail()
