@@ -4,6 +4,7 @@ batches, and never while something still points at a run."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -227,3 +228,23 @@ async def test_the_relay_reports_a_marker_only_after_the_records_before_it(
         pass
     assert await hot.client.hget(relayed, "g") == b"1"
     assert (await hot.store.trim(LATER, CUTOFF, 100)).runs == 1
+
+
+async def test_a_trimmed_run_leaves_the_run_lists_of_all_its_events(hot: Hot) -> None:
+    e1, e2 = await hot.store.events.append(
+        [event(received_ms=NOW), event(received_ms=LATER)]  # e2 is still young
+    )
+    nr = dataclasses.replace(new_run(e1), events=[e1, e2])
+    [run] = await hot.store.runs.schedule([SchedulePlan(e1, new_runs=[nr])], NOW)
+    await hot.store.runs.schedule([SchedulePlan(e2)], NOW)
+    fin: list[fx.Effect] = [fx.Finish(RunStatus.COMPLETED, None)]
+    await hot.store.runs.apply_run(run.id, fin, NOW)
+    assert [r.id for r in await hot.store.runs.runs_for_event(e2.internal_id)] == [
+        run.id
+    ]
+    await hot.store.trim(LATER, CUTOFF, 100)
+    await hot.relay_all()
+    assert await hot.store.trim(LATER, CUTOFF, 100) == (1, 1)
+    assert await hot.store.events.get(e2.internal_id) is not None
+    assert await hot.store.runs.runs_for_event(e2.internal_id) == []
+    assert await hot.keys_of(run.id) == []

@@ -64,6 +64,7 @@ KINDS: Final[dict[str, tuple[str, str]]] = {
     ),
     # trimming
     "ended": ("k_ended", "zset run id by ended ms: ended runs still in Redis"),
+    "runevs": ("k_runevs", "set of the event ids of a run (evruns entries to undo)"),
     "trimgen": (
         "k_trimgen",
         "INCR counter: the last outbox marker; an ended run keeps the value (tg) it saw",

@@ -70,7 +70,10 @@ local function insert_run(nr, status, reason, now)
     index_ended(r.id, now)
   end
   if reason then redis.call('HSET', rk, 'rs', reason) end
-  for _, eid in ipairs(list(nr.event_ids)) do redis.call('SADD', k_evruns(eid), r.id) end
+  for _, eid in ipairs(list(nr.event_ids)) do
+    redis.call('SADD', k_evruns(eid), r.id)
+    redis.call('SADD', k_runevs(r.id), eid)  -- trim.lua takes the run out of each again
+  end
   outbox({t = 'run', id = r.id, function_id = r.fn, app_id = r.app, event_id = r.ev,
     status = status, created_ms = r.cr, ended_ms = ended, reason = reason,
     max_attempts = r.ma, flow = blob(nr.flow), event_ids = nr.event_ids})

@@ -28,9 +28,12 @@ for _, id in ipairs(ids) do
     -- Still referenced (a late item is removed when leased): look again a grace later.
     redis.call('ZADD', k_ended(), istr(now), id)
   else
-    redis.call('DEL', k_run(id), k_steps(id), k_stack(id), k_pending(id), k_spans(id),
-      k_runslots(id), k_runsingle(id))
+    for _, eid in ipairs(redis.call('SMEMBERS', k_runevs(id))) do
+      redis.call('SREM', k_evruns(eid), id)
+    end
     if v[3] then redis.call('SREM', k_evruns(v[3]), id) end
+    redis.call('DEL', k_run(id), k_steps(id), k_stack(id), k_pending(id), k_spans(id),
+      k_runslots(id), k_runsingle(id), k_runevs(id))
     redis.call('ZREM', k_ended(), id)
     runs = runs + 1
   end
