@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from inngestd.domain.queue import ItemKind, Limit, QueueItem, ThrottleSpec, partition_of
-from inngestd.flow.fairness import candidates_per_partition, lease_fairly, quota
+from inngestd.flow.fairness import candidates_per_partition, lease_fairly, quota, rotate
 
 
 def test_quota_splits_the_limit_and_never_drops_below_one() -> None:
@@ -91,3 +91,9 @@ def test_a_keyed_throttle_picks_the_partition_without_keyed_concurrency() -> Non
 def test_items_other_than_calls_stay_in_the_function_partition() -> None:
     item = _call(kind=ItemKind.SLEEP, concurrency=(Limit("f:app-fn:abcd", 1),))
     assert partition_of(item) == "fn:app-fn"
+
+
+def test_rotate_starts_at_the_given_offset_modulo_the_length() -> None:
+    assert rotate(["a", "b", "c"], 0) == ["a", "b", "c"]
+    assert rotate(["a", "b", "c"], 4) == ["b", "c", "a"]
+    assert rotate([], 3) == []

@@ -1,18 +1,35 @@
 """Fair leasing across queue partitions: round robin with an equal share per pass.
 
-One lease call looks at the due items of several partitions (oldest first within each).
-Each pass gives every partition up to `quota` leases, so a partition with a deep backlog
-takes no more than its share while others wait; later passes hand capacity the others
-could not use back to whoever still has candidates.
+One lease call looks at the due items of several partitions (oldest first within each),
+starting at a random one of them (`rotate`), so that even a call for a single item picks
+each due partition with equal chance. Each pass gives every partition up to `quota`
+leases, so a partition with a deep backlog takes no more than its share while others
+wait; later passes hand capacity the others could not use back to whoever still has
+candidates.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
+
+
+def spin() -> int:
+    """A random rotation for one lease call (the Redis script receives it as an argument,
+    which keeps the script itself deterministic)."""
+    return random.randrange(1 << 30)
+
+
+def rotate(items: Sequence[T], by: int) -> list[T]:
+    """`items` starting at index `by` modulo its length (Lua: the same arithmetic)."""
+    if not items:
+        return []
+    k = by % len(items)
+    return [*items[k:], *items[:k]]
 
 
 def quota(limit: int, partitions: int) -> int:

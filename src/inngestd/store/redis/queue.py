@@ -21,6 +21,7 @@ from inngestd.domain.queue import (
     SCAN_EXTRA,
     Lease,
 )
+from inngestd.flow import fairness
 from inngestd.store.base import RunJob
 from inngestd.store.redis.codec import _int, item_from_json
 from inngestd.store.redis.keys import Keys
@@ -45,6 +46,7 @@ class RedisQueue:
             "scan": SCAN_EXTRA,
             "recheck": BLOCKED_RECHECK_MS,
             "parts": PARTITIONS_PER_LEASE,
+            "spin": fairness.spin(),
         }
         rows = await self._s.call("lease", req)
         return [Lease(item_from_json(j), tok.decode(), expires) for j, tok in rows]

@@ -239,13 +239,14 @@ class SQLiteQueue:
 
     async def lease(self, now_ms: int, limit: int, lease_ms: int) -> list[Lease]:
         def tx(conn: sqlite3.Connection) -> list[Lease]:
-            parts = [
+            due = [
                 r[0]
                 for r in conn.execute(
                     "SELECT part FROM queue_parts WHERE next_ms <= ? ORDER BY next_ms LIMIT ?",
                     (now_ms, PARTITIONS_PER_LEASE),
                 )
             ]
+            parts = fairness.rotate(due, fairness.spin())
             per_part = fairness.candidates_per_partition(limit, len(parts), SCAN_EXTRA)
             candidates = [
                 [

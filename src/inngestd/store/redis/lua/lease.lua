@@ -1,11 +1,13 @@
--- Queue.lease: ARGV[1] = {now, limit, expires, token, scan, recheck, parts}. Claims up to
--- `limit` due items (an expired lease is due again: the scavenger), enforcing concurrency
--- keys, run-level slots and throttle; parks blocked items. Fair across partitions as in
--- flow/fairness.py: the `parts` partitions due longest each get an equal share per round.
--- Returns {{item JSON, token}...}.
+-- Queue.lease: ARGV[1] = {now, limit, expires, token, scan, recheck, parts, spin}. Claims
+-- up to `limit` due items (an expired lease is due again: the scavenger), enforcing
+-- concurrency keys, run-level slots and throttle; parks blocked items. Fair across
+-- partitions as in flow/fairness.py: the `parts` partitions due longest, rotated by the
+-- random `spin`, each get an equal share per round. Returns {{item JSON, token}...}.
 local req = cjson.decode(ARGV[1])
 local now, expires = req.now, req.expires
-local parts = redis.call('ZRANGEBYSCORE', k_parts(), '-inf', istr(now), 'LIMIT', 0, req.parts)
+local due = redis.call('ZRANGEBYSCORE', k_parts(), '-inf', istr(now), 'LIMIT', 0, req.parts)
+local parts = {}
+for i = 1, #due do parts[i] = due[((i - 1 + req.spin) % #due) + 1] end
 local np = math.max(#parts, 1)
 local share = math.max(1, math.ceil(req.limit / np))
 local per_part = share + math.ceil(req.scan / np)
