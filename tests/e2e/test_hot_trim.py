@@ -36,7 +36,7 @@ from tests.e2e.test_start_auth import (
 
 RUNS = 5
 # Long enough to read every API answer while the run is still in Redis.
-HOT_RETENTION_S = 3
+HOT_RETENTION_S = 6
 # Kinds a finished, trimmed deployment may keep: counters, the trim bookkeeping, leases of
 # singleton tasks, and idempotency claims (they expire after their 24 h window).
 CONSTANT_KINDS = {"seq", "spanseq", "trimgen", "trimmark", "relayed", "leader", "idem"}
