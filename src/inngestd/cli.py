@@ -317,7 +317,8 @@ def _check_event_keys(
     default=None,
     metavar="URI",
     help="Redis/Valkey for the queue, run state and flow-control state "
-    "(redis://host:6379/0). With --postgres-uri, several processes share the work.",
+    "(redis://host:6379/0, or redis+cluster://host:port for a Redis Cluster). "
+    "With --postgres-uri, several processes share the work.",
     envvar=f"{ENV_PREFIX}REDIS_URI",
     show_envvar=True,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,8 @@ from inngestd.store.base import (
 if TYPE_CHECKING:
     from inngestd.store.postgres import PostgresReadStore
 
-BACKENDS = ["sqlite", "redis"]
+# redis-cluster: the same Redis composition on a three-node Redis Cluster of its own.
+BACKENDS = ["sqlite", "redis", "redis-cluster"]
 
 NOW = 1_700_000_000_000
 LEASE_MS = 30_000
@@ -54,7 +55,25 @@ async def _open(
         from tests.contract.redis_backend import open_redis_store
 
         return await open_redis_store(request, tmp_path)
+    if backend == "redis-cluster" and request is not None:
+        from tests.contract.redis_backend import open_redis_store
+
+        url = request.getfixturevalue("redis_cluster_url")
+        return await open_redis_store(request, tmp_path, url)
     raise AssertionError(f"unknown backend {backend!r}")
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests.contract import redis_cluster
+
+    missing = redis_cluster.available()
+    if missing is not None:
+        if _in_ci():
+            pytest.fail(f"cannot start a Redis Cluster: {missing}")
+        pytest.skip(f"cannot start a Redis Cluster: {missing}")
+    with redis_cluster.redis_cluster(tmp_path_factory.mktemp("redis-cluster")) as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -64,7 +83,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield opened
     finally:
         opened.close()
-        if request.param == "redis":
+        if request.param in ("redis", "redis-cluster"):
             from tests.contract.redis_backend import close_redis_store
 
             await close_redis_store(opened)

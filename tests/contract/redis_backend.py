@@ -53,7 +53,11 @@ async def delete_prefix(url: str, prefix: str) -> None:
         await client.aclose()
 
 
-async def open_redis_store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+async def open_redis_store(
+    request: pytest.FixtureRequest, tmp_path: Path, url: str = REDIS_URL
+) -> Store:
+    """The Redis composition on `url` (a single server, or a cluster: then the keys stay
+    until the session's cluster is shut down)."""
     module = request.node.module.__name__.rpartition(".")[2]
     if module in SQLITE_ONLY:
         pytest.skip(f"sqlite only: {SQLITE_ONLY[module]}")
@@ -65,14 +69,15 @@ async def open_redis_store(request: pytest.FixtureRequest, tmp_path: Path) -> St
 
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     try:
-        hot = await open_hot_store(REDIS_URL, prefix=prefix)
+        hot = await open_hot_store(url, prefix=prefix)
     except (OSError, RedisConnectionError, RedisTimeoutError) as exc:
         unreachable(exc)
     read_side = await open_store(tmp_path / "data")
 
     async def cleanup() -> None:
         await hot.aclose()
-        await delete_prefix(REDIS_URL, prefix)
+        if url == REDIS_URL:
+            await delete_prefix(REDIS_URL, prefix)
 
     def close() -> None:
         read_side.close()

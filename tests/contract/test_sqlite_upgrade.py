@@ -32,7 +32,9 @@ async def test_items_queued_before_partitions_are_still_leased(tmp_path: Path) -
     try:
         assert await store.queue.next_due_ms() == NOW
         leased = await lease_all(store, NOW + 10)
-        assert sorted(lease.item.run_id for lease in leased) == sorted(r.id for r in runs)
+        assert sorted(lease.item.run_id for lease in leased) == sorted(
+            r.id for r in runs
+        )
         # New work after the upgrade lands in its function's partition beside them.
         fresh = await start_run(store, now=NOW + 11, due_ms=NOW + 11)
         [lease] = await store.queue.lease(NOW + 11, 10, LEASE_MS)

@@ -12,9 +12,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
-from redis.asyncio import BlockingConnectionPool, Redis
-
 from inngestd.store.base import EventLog, Queue, RunState
+from inngestd.store.redis.client import connect
 from inngestd.store.redis.events import RedisEventLog
 from inngestd.store.redis.keys import Keys
 from inngestd.store.redis.leader import Leadership
@@ -46,14 +45,7 @@ async def open_hot_store(url: str, *, prefix: str, consumer: str = "relay") -> H
 
     `consumer` names this process's outbox processing list; give each relay a stable name
     so that a restarted relay re-delivers what it had not acknowledged."""
-    # A blocking pool: a burst of workers waits for a connection instead of failing.
-    pool = BlockingConnectionPool.from_url(url, max_connections=256, timeout=30)
-    client: Redis = Redis(connection_pool=pool, decode_responses=False)
-    try:
-        await client.ping()
-    except BaseException:
-        await client.aclose()
-        raise
+    client = await connect(url)
     keys = Keys(prefix)
     scripts = Scripts(client, keys.root)
     listeners: list[Callable[[str], None]] = []

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from redis.asyncio import Redis
-
 from inngestd.domain.events import Event
+from inngestd.store.redis.client import RedisClient
 from inngestd.store.redis.codec import (
     _int,
     as_bytes,
@@ -20,7 +19,11 @@ from inngestd.store.redis.scripts import Blobs, Scripts
 
 class RedisEventLog:
     def __init__(
-        self, client: Redis, keys: Keys, scripts: Scripts, notify: Callable[[str], None]
+        self,
+        client: RedisClient,
+        keys: Keys,
+        scripts: Scripts,
+        notify: Callable[[str], None],
     ) -> None:
         self._r = client
         self._k = keys

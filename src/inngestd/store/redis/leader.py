@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from redis.asyncio import Redis
+from inngestd.store.redis.client import RedisClient
 
 _ACQUIRE_OR_RENEW = """
 local cur = redis.call('GET', KEYS[1])
@@ -25,7 +25,7 @@ return 0
 
 
 class Leadership:
-    def __init__(self, client: Redis, key: str, ttl_ms: int = 5_000) -> None:
+    def __init__(self, client: RedisClient, key: str, ttl_ms: int = 5_000) -> None:
         self._client = client
         self._key = key
         self._ttl_ms = ttl_ms

@@ -23,8 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
+from inngestd.store.redis.client import RedisClient
 from inngestd.store.redis.codec import as_bytes
 from inngestd.store.redis.keys import Keys
 from inngestd.store.redis.scripts import Scripts
@@ -54,7 +54,7 @@ def _record(raw: bytes) -> dict[str, Any]:
 class Outbox:
     def __init__(
         self,
-        client: Redis,
+        client: RedisClient,
         keys: Keys,
         consumer: str = "relay",
         *,

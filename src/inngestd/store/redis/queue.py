@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import uuid
 
-from redis.asyncio import Redis
-
 from inngestd import errors
 from inngestd.domain.queue import (
     BLOCKED_RECHECK_MS,
@@ -23,13 +21,14 @@ from inngestd.domain.queue import (
 )
 from inngestd.flow import fairness
 from inngestd.store.base import RunJob
+from inngestd.store.redis.client import RedisClient
 from inngestd.store.redis.codec import _int, item_from_json
 from inngestd.store.redis.keys import Keys
 from inngestd.store.redis.scripts import Scripts
 
 
 class RedisQueue:
-    def __init__(self, client: Redis, keys: Keys, scripts: Scripts) -> None:
+    def __init__(self, client: RedisClient, keys: Keys, scripts: Scripts) -> None:
         self._r = client
         self._k = keys
         self._s = scripts

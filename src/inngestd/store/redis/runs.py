@@ -7,7 +7,6 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
 from inngestd import ids
 from inngestd.domain import effects as fx
@@ -22,6 +21,7 @@ from inngestd.store.base import (
     SchedulePlan,
 )
 from inngestd.store.records import flow_record
+from inngestd.store.redis.client import RedisClient
 from inngestd.store.redis.codec import (
     _int,
     as_bytes,
@@ -98,7 +98,11 @@ def _emits(effects: Sequence[fx.Effect]) -> bool:
 
 class RedisRunState:
     def __init__(
-        self, client: Redis, keys: Keys, scripts: Scripts, notify: Callable[[str], None]
+        self,
+        client: RedisClient,
+        keys: Keys,
+        scripts: Scripts,
+        notify: Callable[[str], None],
     ) -> None:
         self._r = client
         self._k = keys

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
+from inngestd.store.redis.client import RedisClient
 from inngestd.store.redis.keys import lua_key_functions
 
 _LUA = Path(__file__).parent / "lua"
@@ -63,7 +63,7 @@ class Blobs:
 
 
 class Scripts:
-    def __init__(self, client: Redis, root: str) -> None:
+    def __init__(self, client: RedisClient, root: str) -> None:
         self._root = root
         self._scripts: dict[str, AsyncScript] = {
             name: client.register_script(source(name)) for name in SCRIPTS
