@@ -45,14 +45,19 @@ unit: install
 e2e: install node-deps
 	$(BIN)/pytest -q tests/e2e
 
-# Every test on the embedded store, then every end-to-end scenario again on Redis + PostgreSQL.
+# Every test on the embedded store, then every end-to-end scenario again on Redis + PostgreSQL,
+# then the multi-process, trimming and fairness scenarios on a Redis Cluster started for them.
 # The browser tests run in their own pytest process: Playwright's sync API keeps an event loop
 # running in the main thread, which the async tests must not share.
+CLUSTER_E2E := tests/e2e/test_multi_process.py tests/e2e/test_hot_trim.py \
+	tests/e2e/test_fairness.py tests/e2e/test_steps.py
 test: install services node-deps lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/contract tests/e2e
 	$(BIN)/pytest -q -p no:cacheprovider tests/browser
 	INNGESTD_TEST_BACKEND=shared $(BIN)/pytest -q -p no:cacheprovider tests/e2e
 	INNGESTD_TEST_BACKEND=shared $(BIN)/pytest -q -p no:cacheprovider tests/browser
+	INNGESTD_TEST_BACKEND=shared $(PY) -m tests.contract.redis_cluster \
+		$(BIN)/pytest -q -p no:cacheprovider $(CLUSTER_E2E)
 
 bench: install bench/ts_app/node_modules/.installed
 	$(PY) bench/run.py $(ARGS)

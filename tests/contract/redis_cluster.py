@@ -6,9 +6,11 @@ temporary directory and joined with `redis-cli --cluster create`; shut down at t
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,10 +19,21 @@ from pathlib import Path
 NODES = 3
 
 
-def _free_port() -> int:
+def _bindable(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _free_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free and valid too."""
+    while True:
+        port = random.randrange(20_000, 50_000)
+        if _bindable(port) and _bindable(port + 10_000):
+            return port
 
 
 def _cli(port: int, *args: str) -> str:
@@ -97,3 +110,26 @@ def redis_cluster(base: Path) -> Iterator[str]:
                 capture_output=True,
                 timeout=30,
             )
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tests.contract.redis_cluster CMD...`: run CMD with
+    INNGESTD_TEST_REDIS_URL pointing at a fresh cluster (the Makefile runs the multi-process
+    end-to-end tests this way)."""
+    import os
+    import tempfile
+
+    missing = available()
+    if missing is not None:
+        print(f"cannot start a Redis Cluster: {missing}", file=sys.stderr)
+        return 1
+    with (
+        tempfile.TemporaryDirectory(prefix="inngestd-cluster-") as base,
+        redis_cluster(Path(base)) as url,
+    ):
+        env = {**os.environ, "INNGESTD_TEST_REDIS_URL": url}
+        return subprocess.run(argv, env=env, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

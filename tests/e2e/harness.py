@@ -722,6 +722,19 @@ POSTGRES_URI = os.environ.get(
 )
 
 
+def sync_redis(url: str = REDIS_URL) -> Any:
+    """A synchronous client for `url` (a `redis+cluster://` URL gets the cluster client),
+    for tests that look at Redis keys directly."""
+    import redis
+
+    scheme, _, rest = url.partition("://")
+    if scheme.endswith("+cluster"):
+        return redis.RedisCluster.from_url(
+            f"{scheme.removesuffix('+cluster')}://{rest}"
+        )
+    return redis.Redis.from_url(url)
+
+
 def shared_backend_args() -> list[str]:
     """`inngestd start` flags for Redis + PostgreSQL under a fresh key prefix and schema,
     so servers of different tests never share state."""

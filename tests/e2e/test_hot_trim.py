@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from redis import Redis
 
 from inngestd.store.redis.keys import Keys
 from tests.e2e.harness import (
@@ -21,6 +20,7 @@ from tests.e2e.harness import (
     ServerProcess,
     free_port,
     shared_backend_args,
+    sync_redis,
     uid,
     wait_until,
 )
@@ -84,7 +84,7 @@ class Deployment:
                 "INNGEST_EVENT_KEY": EVENT_KEY,
             },
         )
-        self.redis = Redis.from_url(REDIS_URL)
+        self.redis = sync_redis(REDIS_URL)
         self.api = Api(self.server.url, EVENT_KEY, bearer=BEARER)
 
     def redis_keys(self) -> list[str]:
