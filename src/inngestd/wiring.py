@@ -88,11 +88,13 @@ class Backend:
     # leader(task): None (one process owns the store) or a check of this process's lead.
     leader: Callable[[str], Callable[[], Awaitable[bool]] | None] = lambda _task: None
     relay: Relay | None = None
-    # How often idle loops look for work another process added (in-process work wakes
-    # them at once; other processes' work is only seen by polling).
+    # How often idle loops look for work nothing told them about (in-process work wakes
+    # them at once, other processes' work through `wakeups`; this is the safety net).
     poll_ms: int = 1000
     retention: Callable[[], Coroutine[Any, Any, None]] | None = None
     trim: Callable[[], Coroutine[Any, Any, None]] | None = None
+    # Hands this process the wake-ups other processes publish (shared stores).
+    wakeups: Callable[[], Coroutine[Any, Any, None]] | None = None
 
     def tasks(
         self, functions: FunctionIndex, run_work: bool
@@ -105,6 +107,8 @@ class Backend:
             tasks.append(("retention", self.retention()))
         if self.trim is not None:
             tasks.append(("trim", self.trim()))
+        if self.wakeups is not None:
+            tasks.append(("wakeups", self.wakeups()))
         return tasks
 
 
@@ -171,9 +175,9 @@ async def _open_backend(settings: Settings) -> Backend:
         close_shared,
         hot.leader,
         relay,
-        poll_ms=50,
         retention=retention,
         trim=trim,
+        wakeups=hot.listen,
     )
 
 

@@ -3,14 +3,15 @@
 One Lua script per atomic store method (`lua/`, loaded by `scripts.py`), every key built by
 `keys.py` under the hash tag `{<prefix>}`, and an outbox list (`outbox.py`) for the records
 the read side needs. Listeners registered with `subscribe` are called in this process after
-work was committed (as with the SQLite store); other processes find it by polling.
+work was committed (as with the SQLite store), and in the other processes through Redis
+pub/sub (`wakeups.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import NamedTuple
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, NamedTuple
 
 from inngestd.store.base import EventLog, Queue, RunState
 from inngestd.store.redis.client import connect
@@ -22,6 +23,7 @@ from inngestd.store.redis.queue import RedisQueue
 from inngestd.store.redis.runs import RedisRunState
 from inngestd.store.redis.scripts import Scripts
 from inngestd.store.redis.trim import Trimmed, Trimmer
+from inngestd.store.redis.wakeups import Wakeups
 
 
 class HotStore(NamedTuple):
@@ -38,6 +40,8 @@ class HotStore(NamedTuple):
     # trim(now_ms, cutoff_ms, batch): remove one bounded batch of ended runs and old
     # events that PostgreSQL already has (see trim.py).
     trim: Callable[[int, int, int], Awaitable[Trimmed]]
+    # Run as a task: hands this process the wake-ups other processes publish.
+    listen: Callable[[], Coroutine[Any, Any, None]]
 
 
 async def open_hot_store(url: str, *, prefix: str, consumer: str = "relay") -> HotStore:
@@ -50,9 +54,15 @@ async def open_hot_store(url: str, *, prefix: str, consumer: str = "relay") -> H
     scripts = Scripts(client, keys.root)
     listeners: list[Callable[[str], None]] = []
 
-    def notify(topic: str) -> None:
+    def deliver(topic: str) -> None:
         for listener in listeners:
             listener(topic)
+
+    wakeups = Wakeups(client, keys.wake(), deliver)
+
+    def notify(topic: str) -> None:
+        deliver(topic)
+        wakeups.publish(topic)
 
     closing: set[asyncio.Task[None]] = set()
 
@@ -79,6 +89,7 @@ async def open_hot_store(url: str, *, prefix: str, consumer: str = "relay") -> H
         aclose=aclose,
         leader=lambda task: Leadership(client, keys.leader(task)).held,
         trim=Trimmer(scripts).trim,
+        listen=wakeups.listen,
     )
 
 

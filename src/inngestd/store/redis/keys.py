@@ -62,6 +62,10 @@ KINDS: Final[dict[str, tuple[str, str]]] = {
         "k_leader",
         "string per singleton task: the token of the process leading it",
     ),
+    "wake": (
+        "k_wake",
+        "pub/sub channel: topics of work one process committed (wakeups.py)",
+    ),
     # trimming
     "ended": ("k_ended", "zset run id by ended ms: ended runs still in Redis"),
     "runevs": ("k_runevs", "set of the event ids of a run (evruns entries to undo)"),
@@ -162,6 +166,9 @@ class Keys:
 
     def outboxwip(self, consumer: str) -> str:
         return self.key("outboxwip", consumer)
+
+    def wake(self) -> str:
+        return self.key("wake")
 
     def leader(self, task: str) -> str:
         return self.key("leader", task)
