@@ -372,6 +372,11 @@ def test_dashboard_login(start: Start) -> None:
         assert APP_ID in apps.text
         gql = browser.post("/v0/gql", json={"query": "{ apps { id } }"})
         assert gql.status_code == 200, gql.text
+        # The dashboard's "Send event" posts to /e/dashboard: the session is enough.
+        name = f"e2e-start/dashboard-{uid()}"
+        sent = browser.post("/e/dashboard", json={"name": name, "data": {}})
+        assert sent.status_code == 200, sent.text
+        assert len(start.api.events(name)) == 1
         # A dashboard session is not an SDK credential.
         reg = browser.post("/fn/register", json=_register_body(APP_ID, "x"))
         assert reg.status_code == 401, reg.text
@@ -380,6 +385,9 @@ def test_dashboard_login(start: Start) -> None:
         assert out.status_code == 303
         assert "inngestd_session" not in browser.cookies
         assert browser.get("/v1/apps").status_code == 401
+        gone = browser.post("/e/dashboard", json={"name": f"{name}-out", "data": {}})
+        assert gone.status_code == 401, gone.text
+        assert start.api.events(f"{name}-out") == []
 
 
 def test_login_with_the_bare_hex_key(start: Start) -> None:

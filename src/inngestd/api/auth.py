@@ -1,7 +1,8 @@
 """Keys enforced in start mode (``inngestd start``); dev mode mounts none of this.
 
 * ``POST /e/{key}``: the key must be one of the configured event keys, else 401
-  ``{"status":401,"error":"Event key not found"}`` and nothing is stored.
+  ``{"status":401,"error":"Event key not found"}`` and nothing is stored; a dashboard
+  session (cookie) may send events too (the dashboard's "Send event", ``/e/dashboard``).
 * ``GET /health`` and the login page (``/login``, ``/logout``) are open.
 * Everything else (``/fn/register``, ``/v0/*``, ``/v1/*``, ``/openapi.json``, ``/dev``,
   ``/invoke/*``, the dashboard and its assets) needs the signing key:
@@ -145,11 +146,16 @@ class AuthMiddleware:
         path: str = scope["path"]
         if path in OPEN_PATHS:
             return None
+        headers = Headers(scope=scope)
         if path.startswith("/e/"):
             if self.config.event_key_ok(path[3:]):
                 return None
+            # The dashboard's "Send event" posts to /e/dashboard with its session.
+            if self.config.session_ok(
+                _cookie(headers, SESSION_COOKIE), int(time.time())
+            ):
+                return None
             return _json({"status": 401, "error": "Event key not found"}, 401)
-        headers = Headers(scope=scope)
         if self.config.bearer_ok(headers.get("authorization")):
             return None
         if path not in BEARER_ONLY and self.config.session_ok(
