@@ -45,8 +45,10 @@ unit: install
 e2e: install node-deps
 	$(BIN)/pytest -q tests/e2e
 
-# Every test on the embedded store, then every end-to-end scenario again on Redis + PostgreSQL,
-# then the multi-process, trimming and fairness scenarios on a Redis Cluster started for them.
+# Every test on the embedded store (`inngestd dev`), then every end-to-end and browser scenario
+# again against `inngestd start` on Redis + PostgreSQL (keys enforced, apps in cloud mode),
+# then the multi-process, trimming, fairness and step scenarios on a Redis Cluster started
+# for them (also `inngestd start`).
 # The browser tests run in their own pytest process: Playwright's sync API keeps an event loop
 # running in the main thread, which the async tests must not share.
 CLUSTER_E2E := tests/e2e/test_multi_process.py tests/e2e/test_hot_trim.py \

@@ -1,11 +1,15 @@
 """Fixtures for the e2e tier: a real `inngestd dev` process and real SDK apps.
 
+With ``INNGESTD_TEST_BACKEND=shared`` every server here is `inngestd start` on Redis +
+PostgreSQL with the harness's keys, and every app runs in cloud mode (harness docstring).
+
 Fixture API
 -----------
 * ``server_factory(app_urls=(), *, data_dir=None, poll_interval=1, extra_args=(), port=None,
-  command="dev")`` -> :class:`ServerProcess` (started, healthy); ``command="start"`` runs
-  ``inngestd start`` (keys go in ``extra_args``). Function scope; every server is
-  stopped (SIGTERM, then SIGKILL) at teardown. ``.restart()``, ``.kill9()``,
+  command=None)`` -> :class:`ServerProcess` (started, healthy); ``command=None`` is the
+  pass's default (``dev``, or ``start`` with the harness keys in the shared pass);
+  ``command="start"`` runs ``inngestd start`` with the keys in ``extra_args``. Function
+  scope; every server is stopped (SIGTERM, then SIGKILL) at teardown. ``.restart()``, ``.kill9()``,
   ``.start()``, ``.log_tail()``, ``.url``, ``.port``, ``.data_dir``.
 * ``app_factory(module="main_app", *, server, port=None, env=None)`` -> :class:`AppProcess`
   (started, answering GET /api/inngest). ``.serve_url``, ``.counts()``, ``.count(key)``,
@@ -71,7 +75,7 @@ def _start_server(
     poll_interval: int | None,
     extra_args: Iterable[str],
     port: int | None,
-    command: str = "dev",
+    command: str | None = None,
 ) -> ServerProcess:
     port = port or free_port()
     run_dir = base / f"inngestd-{port}"
@@ -121,7 +125,7 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
         poll_interval: int | None = 1,
         extra_args: Iterable[str] = (),
         port: int | None = None,
-        command: str = "dev",
+        command: str | None = None,
     ) -> ServerProcess:
         srv = _start_server(
             tmp_path,

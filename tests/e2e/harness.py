@@ -8,6 +8,13 @@ Everything here talks to real processes over real sockets:
   uvicorn, pointed at a server via ``INNGEST_BASE_URL``;
 * :class:`Api` wraps the server's HTTP API (``/e``, ``/v1/...``);
 * :func:`wait_until` is the only way tests wait: a deadline and a short poll.
+
+``INNGESTD_TEST_BACKEND=shared`` (:data:`SHARED_BACKEND`) runs the same tests against the
+self-hosted production mode: every server is ``inngestd start`` on Redis + PostgreSQL
+with :data:`START_EVENT_KEY` and :data:`START_SIGNING_KEY`, every SDK app runs in cloud
+mode (``INNGEST_DEV=0`` and those keys: the server signs its calls, the SDK verifies them
+and signs its replies), and :class:`Api` sends the event key and the signing key's bearer
+token. :func:`server_auth_headers` gives that bearer to tests that use their own client.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import atexit
 import base64
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -44,6 +52,48 @@ TERMINAL = frozenset({"Completed", "Failed", "Cancelled", "Skipped"})
 LIVE: list[ServerProcess | AppProcess] = []
 
 T = TypeVar("T")
+
+#: INNGESTD_TEST_BACKEND=shared: every server is `inngestd start` on Redis + PostgreSQL
+#: and every app runs in cloud mode (see the module docstring).
+SHARED_BACKEND = os.environ.get("INNGESTD_TEST_BACKEND") == "shared"
+
+_START_SECRET = secrets.token_hex(32)
+#: The signing key of every `inngestd start` server of the shared pass (and its apps).
+START_SIGNING_KEY = f"signkey-test-{_START_SECRET}"
+#: What the SDKs send as `Authorization: Bearer ...`: sha256 of the key's bytes.
+START_BEARER = hashlib.sha256(bytes.fromhex(_START_SECRET)).hexdigest()
+#: The event key `/e/{key}` accepts on those servers (apps get it as INNGEST_EVENT_KEY).
+START_EVENT_KEY = f"e2e-evk-{secrets.token_hex(8)}"
+#: The event key :class:`Api` sends when the server is `inngestd dev` (any key works).
+DEV_EVENT_KEY = "e2e-key"
+
+
+def default_command() -> str:
+    """The server command tests get unless they ask for one: `start` in the shared pass."""
+    return "start" if SHARED_BACKEND else "dev"
+
+
+def start_key_args() -> list[str]:
+    """The key flags of the shared pass's `inngestd start` servers."""
+    return ["--event-key", START_EVENT_KEY, "--signing-key", START_SIGNING_KEY]
+
+
+def app_mode_env() -> dict[str, str]:
+    """SDK app environment for the backend's server: dev mode, or (shared pass) cloud
+    mode with the servers' signing and event keys."""
+    if SHARED_BACKEND:
+        return {
+            "INNGEST_DEV": "0",
+            "INNGEST_SIGNING_KEY": START_SIGNING_KEY,
+            "INNGEST_EVENT_KEY": START_EVENT_KEY,
+        }
+    return {"INNGEST_DEV": "1"}
+
+
+def server_auth_headers() -> dict[str, str]:
+    """Headers that authorize a request to the APIs and `/fn/register` of this pass's
+    servers: the signing key's bearer token for `inngestd start`, nothing for `dev`."""
+    return {"Authorization": f"Bearer {START_BEARER}"} if SHARED_BACKEND else {}
 
 
 # --------------------------------------------------------------------------- utilities
@@ -267,8 +317,12 @@ class _Proc:
 
 
 class ServerProcess(_Proc):
-    """One ``inngestd dev`` (or, with ``command="start"``, ``inngestd start``: pass the
-    keys in ``extra_args``) process. Restartable on the same port and data dir."""
+    """One ``inngestd dev`` or ``inngestd start`` process. Restartable on the same port
+    and data dir.
+
+    ``command=None`` is :func:`default_command`: ``dev``, or ``start`` in the shared pass,
+    where it gets :func:`start_key_args` unless ``extra_args`` has an ``--event-key``. An
+    explicit ``command="start"`` takes its keys from ``extra_args``."""
 
     name = "inngestd"
 
@@ -280,18 +334,19 @@ class ServerProcess(_Proc):
         app_urls: Iterable[str] = (),
         extra_args: Iterable[str] = (),
         poll_interval: int | None = 1,
-        command: str = "dev",
+        command: str | None = None,
     ) -> None:
         super().__init__(port, log_path)
         self.data_dir = data_dir
         self.app_urls = list(app_urls)
         self.extra_args = list(extra_args)
-        # INNGESTD_TEST_BACKEND=shared runs every dev server on Redis + PostgreSQL (a fresh
+        if command is None:
+            command = default_command()
+            if command == "start" and "--event-key" not in self.extra_args:
+                self.extra_args += start_key_args()
+        # INNGESTD_TEST_BACKEND=shared runs every server on Redis + PostgreSQL (a fresh
         # prefix and schema per server, kept across its restarts).
-        if (
-            os.environ.get("INNGESTD_TEST_BACKEND") == "shared"
-            and "--redis-uri" not in self.extra_args
-        ):
+        if SHARED_BACKEND and "--redis-uri" not in self.extra_args:
             self.extra_args += shared_backend_args()
         self.poll_interval = poll_interval
         self.command = command
@@ -395,18 +450,19 @@ class AppProcess(_Proc):
         ]
 
     def _env(self) -> dict[str, str]:
-        env = subprocess_env(
-            {
-                "INNGEST_DEV": "1",
-                "INNGEST_BASE_URL": self.server_url,
-            }
-        )
+        env = subprocess_env({**app_mode_env(), "INNGEST_BASE_URL": self.server_url})
         env.update(self.extra_env)
         return env
 
+    @property
+    def cloud_mode(self) -> bool:
+        """Whether the SDK runs in cloud mode (it verifies the server's signatures)."""
+        return self._env().get("INNGEST_DEV", "") in ("", "0", "false")
+
     def _ready(self) -> bool:
         r = httpx.get(self.serve_url, timeout=2)
-        return r.status_code == 200
+        # In cloud mode the SDK may refuse an unsigned inspection: it answers, so it is up.
+        return r.status_code == 200 or (self.cloud_mode and r.status_code == 401)
 
     def counts(self) -> dict[str, int]:
         """How many times each step body actually executed (in-process counters)."""
@@ -472,7 +528,7 @@ class NodeAppProcess(AppProcess):
     def _env(self) -> dict[str, str]:
         env = subprocess_env(
             {
-                "INNGEST_DEV": "1",
+                **app_mode_env(),
                 "INNGEST_BASE_URL": self.server_url,
                 "PORT": str(self.port),
                 "E2E_APP_ID": self.app_id,
@@ -496,10 +552,20 @@ class Api:
     """A thin client for the server's HTTP API with deadline-based waits."""
 
     def __init__(
-        self, base_url: str, event_key: str = "e2e-key", *, bearer: str | None = None
+        self,
+        base_url: str,
+        event_key: str | None = None,
+        *,
+        bearer: str | None = None,
     ) -> None:
-        """``bearer``: sent as ``Authorization: Bearer ...`` (``inngestd start``)."""
+        """``event_key`` goes in ``/e/{key}``; ``bearer`` is sent as ``Authorization:
+        Bearer ...`` (``inngestd start``). Both default to what this pass's servers
+        expect: the shared pass's start keys, or any key and no bearer for ``dev``."""
         self.base_url = base_url.rstrip("/")
+        if event_key is None:
+            event_key = START_EVENT_KEY if SHARED_BACKEND else DEV_EVENT_KEY
+        if bearer is None and SHARED_BACKEND:
+            bearer = START_BEARER
         self.event_key = event_key
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
         self.http = httpx.Client(base_url=self.base_url, timeout=10, headers=headers)

@@ -29,6 +29,7 @@ from tests.e2e.harness import (
     ServerProcess,
     fmt,
     free_port,
+    server_auth_headers,
     uid,
     wait_until,
 )
@@ -582,15 +583,19 @@ def test_register_rejects_invalid_flow_control(
 ) -> None:
     server = server_factory(poll_interval=None)
     good = _fn_config("e2e-flow-reg-good", concurrency=[{"limit": 2}])
+    auth = server_auth_headers()  # `inngestd start` wants the signing key's bearer
     ok = httpx.post(
-        f"{server.url}/fn/register", json=_register_body([good]), timeout=10
+        f"{server.url}/fn/register",
+        json=_register_body([good]),
+        headers=auth,
+        timeout=10,
     )
     assert ok.status_code == 200, f"valid config refused: {ok.status_code} {ok.text}"
 
     extra, fields = BAD_CONFIGS[case]
     slug = f"e2e-flow-reg-{case}"
     body = _register_body([copy.deepcopy(good), _fn_config(slug, **extra)])
-    r = httpx.post(f"{server.url}/fn/register", json=body, timeout=10)
+    r = httpx.post(f"{server.url}/fn/register", json=body, headers=auth, timeout=10)
     assert r.status_code == 400, f"{case} accepted: {r.status_code} {r.text}"
     err = str(r.json().get("error") or "")
     assert slug in err, f"error does not name the function {slug}: {err!r}"

@@ -9,7 +9,14 @@ import httpx
 
 from inngestd.api import openapi
 from inngestd.api.app import create_app
-from tests.e2e.harness import Api, AppProcess, ServerProcess, fmt, wait_until
+from tests.e2e.harness import (
+    Api,
+    AppProcess,
+    ServerProcess,
+    fmt,
+    server_auth_headers,
+    wait_until,
+)
 
 
 def _get(api: Api, path: str, expect: int = 200, **params: Any) -> dict[str, Any]:
@@ -245,6 +252,10 @@ def test_openapi_lists_exactly_the_routes(api: Api) -> None:
 
 
 def test_graphql_route_is_served(api: Api) -> None:
-    r = httpx.post(f"{api.base_url}/v0/gql", json={"query": "{ apps { name } }"})
+    r = httpx.post(
+        f"{api.base_url}/v0/gql",
+        json={"query": "{ apps { name } }"},
+        headers=server_auth_headers(),
+    )
     assert r.status_code == 200, r.text
     assert r.json()["data"]["apps"], r.text

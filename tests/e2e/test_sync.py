@@ -18,6 +18,7 @@ from tests.e2e.harness import (
     fmt,
     fn_slugs,
     free_port,
+    server_auth_headers,
     uid,
 )
 
@@ -215,7 +216,13 @@ def test_register_rejects_invalid_function_config(
 ) -> None:
     server = server_factory(poll_interval=None)
     api = Api(server.url)
-    ok = httpx.post(f"{server.url}/fn/register", json=_register_body(GOOD), timeout=10)
+    auth = server_auth_headers()  # `inngestd start` wants the signing key's bearer
+    ok = httpx.post(
+        f"{server.url}/fn/register",
+        json=_register_body(GOOD),
+        headers=auth,
+        timeout=10,
+    )
     assert ok.status_code == 200, (
         f"valid registration refused: {ok.status_code} {ok.text}"
     )
@@ -224,7 +231,7 @@ def test_register_rejects_invalid_function_config(
 
     bad, slug, fields = make_bad()
     body = _register_body([copy.deepcopy(GOOD[0]), bad])
-    r = httpx.post(f"{server.url}/fn/register", json=body, timeout=10)
+    r = httpx.post(f"{server.url}/fn/register", json=body, headers=auth, timeout=10)
     assert r.status_code == 400, f"invalid config accepted: {r.status_code} {r.text}"
     err_body = r.json()
     assert err_body.get("status") == 400, err_body
@@ -258,7 +265,7 @@ def test_register_rejects_garbage_bodies(server_factory: ServerFactory) -> None:
         r = httpx.post(
             f"{server.url}/fn/register",
             content=content,
-            headers={"content-type": "application/json"},
+            headers={"content-type": "application/json", **server_auth_headers()},
             timeout=10,
         )
         assert r.status_code == 400, f"{content!r}: {r.status_code} {r.text}"

@@ -13,10 +13,12 @@ import fastapi
 import inngest
 import inngest.fast_api
 
+from tests.e2e.apps import is_production
+
 APP_ID = "e2e-fair"
 FLOOD_STEP_SECONDS = 0.2
 
-client = inngest.Inngest(app_id=APP_ID, is_production=False)
+client = inngest.Inngest(app_id=APP_ID, is_production=is_production())
 FLOOD_STEPS = 0
 
 

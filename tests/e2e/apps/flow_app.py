@@ -32,9 +32,11 @@ import fastapi
 import inngest
 import inngest.fast_api
 
+from tests.e2e.apps import is_production
+
 APP_ID = "e2e-flow"
 
-client = inngest.Inngest(app_id=APP_ID, is_production=False)
+client = inngest.Inngest(app_id=APP_ID, is_production=is_production())
 
 COUNTS: Counter[str] = Counter()
 LOG: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)

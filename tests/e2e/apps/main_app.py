@@ -21,9 +21,11 @@ import fastapi
 import inngest
 import inngest.fast_api
 
+from tests.e2e.apps import is_production
+
 APP_ID = "e2e-app"
 
-client = inngest.Inngest(app_id=APP_ID, is_production=False)
+client = inngest.Inngest(app_id=APP_ID, is_production=is_production())
 
 COUNTS: Counter[str] = Counter()
 RECORDS: defaultdict[str, list[Any]] = defaultdict(list)

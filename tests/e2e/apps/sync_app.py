@@ -16,10 +16,12 @@ import fastapi
 import inngest
 import inngest.fast_api
 
+from tests.e2e.apps import is_production
+
 APP_ID = "e2e-sync"
 VARIANT = os.environ.get("E2E_SYNC_VARIANT", "v1")
 
-client = inngest.Inngest(app_id=APP_ID, is_production=False)
+client = inngest.Inngest(app_id=APP_ID, is_production=is_production())
 
 
 def _make_alpha() -> inngest.Function[str]:

@@ -1,5 +1,5 @@
 // The TypeScript SDK app for the e2e tier: the official `inngest` npm package (4.x) served
-// with its own Node adapter (`inngest/node`), unchanged; only INNGEST_DEV=1 and
+// with its own Node adapter (`inngest/node`), unchanged; only INNGEST_DEV and
 // INNGEST_BASE_URL point it at inngestd.
 //
 // It serves the same scenarios as ../apps/main_app.py (same function ids, same events, same
@@ -12,7 +12,9 @@
 //   POST /send     send the JSON body (an event or a list) through the SDK client
 //
 // Env: PORT (required), E2E_APP_ID (default "e2e-ts-app"), E2E_CHECKPOINTING=0 turns the
-// SDK's async checkpointing off for every function (the per-step protocol).
+// SDK's async checkpointing off for every function (the per-step protocol). Dev mode unless
+// INNGEST_DEV is 0 (or false): then cloud mode, with INNGEST_SIGNING_KEY and
+// INNGEST_EVENT_KEY (the shared e2e pass runs it so against `inngestd start`).
 //
 // Run: INNGEST_DEV=1 INNGEST_BASE_URL=http://127.0.0.1:P PORT=Q node app.mjs
 import http from "node:http";
@@ -25,7 +27,16 @@ const CHECKPOINTING = !["0", "false", "off"].includes(
   (process.env.E2E_CHECKPOINTING || "1").toLowerCase(),
 );
 
-const inngest = new Inngest({ id: APP_ID, checkpointing: CHECKPOINTING });
+// Dev mode by default (the SDK itself would default to cloud mode when INNGEST_DEV is unset).
+const IS_DEV = !["0", "false"].includes(
+  (process.env.INNGEST_DEV ?? "1").trim().toLowerCase(),
+);
+
+const inngest = new Inngest({
+  id: APP_ID,
+  checkpointing: CHECKPOINTING,
+  isDev: IS_DEV,
+});
 
 const COUNTS = {};
 const RECORDS = {};
