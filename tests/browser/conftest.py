@@ -1,12 +1,15 @@
 """Fixtures for the browser tier: real headless Chromium (Debian's package, driven by
 Playwright) against a real ``inngestd dev`` process and the real SDK app (the e2e stack).
+With ``INNGESTD_TEST_BACKEND=shared`` the server is ``inngestd start`` (as in tests/e2e)
+and every page first signs in through the dashboard's login form with the signing key.
 
 * ``browser`` (session): Chromium at ``$INNGESTD_CHROMIUM`` (default
   ``/usr/bin/chromium``); Playwright never downloads one. If it cannot start, every
   test here FAILS when ``$CI`` is set and is skipped with the reason otherwise.
 * ``stack`` (session): the server + main_app from ``tests/e2e``, synced.
-* ``page``: a fresh page with ``base_url`` set to the server; JavaScript errors on
-  the page fail the test; on failure a screenshot goes to ``test-artifacts/``.
+* ``page``: a fresh page with ``base_url`` set to the server (signed in when the server
+  is ``inngestd start``); JavaScript errors on the page fail the test; on failure a
+  screenshot goes to ``test-artifacts/``.
 * ``shot(page, name)``: save ``test-artifacts/<name>.png`` (full page).
 """
 
@@ -21,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Stack, start_main_stack
-from tests.e2e.harness import LIVE, REPO_ROOT, uid
+from tests.e2e.harness import LIVE, REPO_ROOT, START_SIGNING_KEY, uid
 
 CHROMIUM = os.environ.get("INNGESTD_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -132,6 +135,8 @@ def page(browser: Any, stack: Stack, request: pytest.FixtureRequest) -> Iterator
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
+        if stack.server.command == "start":
+            _sign_in(pg)
         yield pg
         rep = getattr(request.node, "rep_call", None)
         if rep is not None and rep.failed:
@@ -141,3 +146,15 @@ def page(browser: Any, stack: Stack, request: pytest.FixtureRequest) -> Iterator
         assert not errors, f"JavaScript errors on the page: {errors}"
     finally:
         context.close()
+
+
+def _sign_in(page: Any) -> None:
+    """`inngestd start`: the dashboard redirects to its login form; sign in there with
+    the signing key, as a person would (the session cookie then covers every page)."""
+    from playwright.sync_api import expect
+
+    page.goto("/apps")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fapps$"))
+    page.get_by_label("Signing key").fill(START_SIGNING_KEY)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/apps$"))
