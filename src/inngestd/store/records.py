@@ -24,7 +24,7 @@ from inngestd.domain.functions import (
     triggers_from_json,
     triggers_to_json,
 )
-from inngestd.domain.runs import Run, RunFlow, RunStatus
+from inngestd.domain.runs import Run, RunFlow, RunStatus, StepSpan
 
 # The columns `run_from_row` reads, in this order.
 RUN_COLUMNS = (
@@ -49,6 +49,26 @@ FUNCTION_COLUMNS = "id, app_id, name, url, retries, config"
 
 # The columns `event_from_row` reads, in this order.
 EVENT_COLUMNS = "seq, internal_id, name, user_id, received_ms, payload"
+
+# The columns `span_from_row` reads, in this order (the `spans` table of both backends).
+SPAN_COLUMNS = (
+    "run_id, step_id, name, op, attempt, started_ms, ended_ms, status, output"
+)
+
+
+def span_from_row(r: Any) -> StepSpan:
+    """A StepSpan from a row of SPAN_COLUMNS."""
+    return StepSpan(
+        run_id=str(r[0]),
+        step_id=str(r[1]),
+        name=str(r[2]),
+        op=str(r[3]),
+        attempt=int(r[4]),
+        started_ms=int(r[5]),
+        ended_ms=int(r[6]),
+        status=str(r[7]),
+        output=None if r[8] is None else bytes(r[8]),
+    )
 
 
 def run_from_row(row: Any) -> Run:

@@ -26,10 +26,12 @@ from inngestd.store.base import (
 )
 from inngestd.store.records import (
     RUN_COLUMNS,
+    SPAN_COLUMNS,
     decode_cursor,
     encode_cursor,
     flow_record,
     run_from_row,
+    span_from_row,
 )
 from inngestd.store.run_listing import NAMED_FROM, SELECT, in_where, list_sql, numbered
 
@@ -130,24 +132,9 @@ class PostgresHistory:
 
     async def spans(self, run_id: str) -> list[StepSpan]:
         rows = await self._pool.fetch(
-            "SELECT run_id, step_id, name, op, attempt, started_ms, ended_ms, status,"
-            " output FROM spans WHERE run_id = $1 ORDER BY id",
-            run_id,
+            f"SELECT {SPAN_COLUMNS} FROM spans WHERE run_id = $1 ORDER BY id", run_id
         )
-        return [
-            StepSpan(
-                run_id=str(r[0]),
-                step_id=str(r[1]),
-                name=str(r[2]),
-                op=str(r[3]),
-                attempt=int(r[4]),
-                started_ms=int(r[5]),
-                ended_ms=int(r[6]),
-                status=str(r[7]),
-                output=None if r[8] is None else bytes(r[8]),
-            )
-            for r in rows
-        ]
+        return [span_from_row(r) for r in rows]
 
 
 def span_key(span: StepSpan) -> str:

@@ -22,9 +22,11 @@ from inngestd.store.base import (
 )
 from inngestd.store.records import (
     RUN_COLUMNS,
+    SPAN_COLUMNS,
     decode_cursor,
     encode_cursor,
     run_from_row,
+    span_from_row,
 )
 from inngestd.store.run_listing import (
     MAX_BRANCHES,
@@ -140,27 +142,12 @@ class SQLiteHistory:
     async def spans(self, run_id: str) -> list[StepSpan]:
         def q(conn: sqlite3.Connection) -> list[StepSpan]:
             rows = conn.execute(
-                "SELECT run_id, step_id, name, op, attempt, started_ms, ended_ms, status,"
-                " output FROM spans WHERE run_id = ? ORDER BY id",
+                f"SELECT {SPAN_COLUMNS} FROM spans WHERE run_id = ? ORDER BY id",
                 (run_id,),
             )
-            return [_span(r) for r in rows]
+            return [span_from_row(r) for r in rows]
 
         return await self._db.read(q)
-
-
-def _span(r: Any) -> StepSpan:
-    return StepSpan(
-        run_id=str(r[0]),
-        step_id=str(r[1]),
-        name=str(r[2]),
-        op=str(r[3]),
-        attempt=int(r[4]),
-        started_ms=int(r[5]),
-        ended_ms=int(r[6]),
-        status=str(r[7]),
-        output=None if r[8] is None else bytes(r[8]),
-    )
 
 
 def _get(conn: sqlite3.Connection, run_id: str) -> RunRow | None:

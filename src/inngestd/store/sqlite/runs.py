@@ -28,7 +28,13 @@ from inngestd.store.base import (
     PendingStart,
     SchedulePlan,
 )
-from inngestd.store.records import RUN_COLUMNS, flow_record, run_from_row
+from inngestd.store.records import (
+    RUN_COLUMNS,
+    SPAN_COLUMNS,
+    flow_record,
+    run_from_row,
+    span_from_row,
+)
 from inngestd.store.sqlite import flow_tx
 from inngestd.store.sqlite.db import Database
 from inngestd.store.sqlite.events import insert_events
@@ -590,11 +596,10 @@ class SQLiteRunState:
     async def spans(self, run_id: str) -> list[StepSpan]:
         def q(conn: sqlite3.Connection) -> list[StepSpan]:
             rows = conn.execute(
-                "SELECT run_id, step_id, name, op, attempt, started_ms, ended_ms, status, output"
-                " FROM spans WHERE run_id = ? ORDER BY id",
+                f"SELECT {SPAN_COLUMNS} FROM spans WHERE run_id = ? ORDER BY id",
                 (run_id,),
             )
-            return [StepSpan(*r) for r in rows]
+            return [span_from_row(r) for r in rows]
 
         return await self._db.read(q)
 
