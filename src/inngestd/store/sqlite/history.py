@@ -129,25 +129,29 @@ class SQLiteHistory:
         return await self._db.read(q)
 
     async def runs_for_event(self, internal_id: str) -> list[Run]:
-        def q(conn: sqlite3.Connection) -> list[Run]:
-            rows = conn.execute(
-                f"SELECT {SELECT} FROM run_events e JOIN runs r ON r.id = e.run_id"
-                " WHERE e.event_id = ? ORDER BY r.id",
-                (internal_id,),
-            )
-            return [run_from_row(r) for r in rows]
-
-        return await self._db.read(q)
+        return await self._db.read(
+            lambda conn: select_runs_for_event(conn, internal_id)
+        )
 
     async def spans(self, run_id: str) -> list[StepSpan]:
-        def q(conn: sqlite3.Connection) -> list[StepSpan]:
-            rows = conn.execute(
-                f"SELECT {SPAN_COLUMNS} FROM spans WHERE run_id = ? ORDER BY id",
-                (run_id,),
-            )
-            return [span_from_row(r) for r in rows]
+        return await self._db.read(lambda conn: select_spans(conn, run_id))
 
-        return await self._db.read(q)
+
+def select_runs_for_event(conn: sqlite3.Connection, internal_id: str) -> list[Run]:
+    """The runs of one event (History and RunState read the same tables here)."""
+    rows = conn.execute(
+        f"SELECT {SELECT} FROM run_events e JOIN runs r ON r.id = e.run_id"
+        " WHERE e.event_id = ? ORDER BY r.id",
+        (internal_id,),
+    )
+    return [run_from_row(r) for r in rows]
+
+
+def select_spans(conn: sqlite3.Connection, run_id: str) -> list[StepSpan]:
+    rows = conn.execute(
+        f"SELECT {SPAN_COLUMNS} FROM spans WHERE run_id = ? ORDER BY id", (run_id,)
+    )
+    return [span_from_row(r) for r in rows]
 
 
 def _get(conn: sqlite3.Connection, run_id: str) -> RunRow | None:

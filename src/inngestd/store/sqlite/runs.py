@@ -30,14 +30,13 @@ from inngestd.store.base import (
 )
 from inngestd.store.records import (
     RUN_COLUMNS,
-    SPAN_COLUMNS,
     flow_record,
     run_from_row,
-    span_from_row,
 )
 from inngestd.store.sqlite import flow_tx
 from inngestd.store.sqlite.db import Database
 from inngestd.store.sqlite.events import insert_events
+from inngestd.store.sqlite.history import select_runs_for_event, select_spans
 from inngestd.store.sqlite.queue import (
     held_keys,
     insert_item,
@@ -583,25 +582,12 @@ class SQLiteRunState:
         return await self._db.read(lambda conn: _get_run(conn, run_id))
 
     async def runs_for_event(self, internal_id: str) -> list[Run]:
-        def q(conn: sqlite3.Connection) -> list[Run]:
-            rows = conn.execute(
-                f"SELECT {', '.join('r.' + c.strip() for c in _RUN_COLS.split(','))} FROM run_events e"
-                " JOIN runs r ON r.id = e.run_id WHERE e.event_id = ? ORDER BY r.id",
-                (internal_id,),
-            )
-            return [run_from_row(r) for r in rows]
-
-        return await self._db.read(q)
+        return await self._db.read(
+            lambda conn: select_runs_for_event(conn, internal_id)
+        )
 
     async def spans(self, run_id: str) -> list[StepSpan]:
-        def q(conn: sqlite3.Connection) -> list[StepSpan]:
-            rows = conn.execute(
-                f"SELECT {SPAN_COLUMNS} FROM spans WHERE run_id = ? ORDER BY id",
-                (run_id,),
-            )
-            return [span_from_row(r) for r in rows]
-
-        return await self._db.read(q)
+        return await self._db.read(lambda conn: select_spans(conn, run_id))
 
     async def pauses_for(
         self, event_name: str, before_seq: int, now_ms: int
