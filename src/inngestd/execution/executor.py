@@ -104,12 +104,17 @@ class Executor:
         body = build_body(ctx, item)
         headers = build_headers(ctx, item)
         started = self._clock.now_ms()
-        extender = asyncio.create_task(self._keep_leased(lease))
+        done = asyncio.Event()
+        extender = asyncio.create_task(self._keep_leased(lease, done))
         try:
             outcome = await self._sdk.call(
                 fn.url, item.step_id or DISCOVERY, body, headers, started
             )
         finally:
+            # Told to stop rather than only cancelled: redis-py can swallow a cancellation
+            # that lands mid-command, and an extender that missed it would keep the lease
+            # alive for ever (the item would never run again).
+            done.set()
             extender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await extender
@@ -120,10 +125,13 @@ class Executor:
         except errors.LeaseLost:
             log.warning("lease on %s lost; another worker took it over", item.id)
 
-    async def _keep_leased(self, lease: Lease) -> None:
-        """Extend the lease while a call is in flight, so a long step is not taken twice."""
-        while True:
-            await asyncio.sleep(self._lease_ms / 3000)
+    async def _keep_leased(self, lease: Lease, done: asyncio.Event) -> None:
+        """Extend the lease until `done`, so a long step is not taken twice."""
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self._lease_ms / 3000)
+            if done.is_set():
+                return
             try:
                 lease = await self._store.queue.extend(
                     lease, self._clock.now_ms(), self._lease_ms
