@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from tests.e2e.harness import Api, fmt, wait_until
@@ -144,12 +145,30 @@ def test_gql_event_function_runs(api: Api, k: str) -> None:
     assert body["data"]["event"]["functionRuns"] == [{"id": run["run_id"]}], fmt(body)
 
 
+def _run_detail_when(
+    api: Api, run_id: str, ready: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """The RUN_DETAIL `run` once `ready(spans by name)` holds. With Redis + PostgreSQL the
+    trace is read from PostgreSQL, fed by the outbox relay a moment behind the run."""
+
+    def detail() -> dict[str, Any] | None:
+        body = _gql(api, RUN_DETAIL, {"runID": run_id})
+        assert not body.get("errors"), fmt(body)
+        trace = (body["data"].get("run") or {}).get("trace") or {}
+        spans = {c["name"]: c for c in trace.get("childrenSpans") or []}
+        return dict(body["data"]["run"]) if ready(spans) else None
+
+    return wait_until(detail, 10, message=f"the trace of run {run_id}")
+
+
 def test_gql_run_detail_and_trace_with_retries(api: Api, k: str) -> None:
     eid = api.send_one("e2e/flaky", {"k": k})
     run = api.wait_for_run(eid, "Completed", timeout=40)
-    body = _gql(api, RUN_DETAIL, {"runID": run["run_id"]})
-    assert not body.get("errors"), fmt(body)
-    got = body["data"]["run"]
+    got = _run_detail_when(
+        api,
+        run["run_id"],
+        lambda spans: spans.get("flaky", {}).get("attempts") == 3,
+    )
     assert got["id"] == run["run_id"]
     assert got["status"] == "COMPLETED"
     assert got["eventName"] == "e2e/flaky"
@@ -193,8 +212,12 @@ def test_gql_run_detail_and_trace_with_retries(api: Api, k: str) -> None:
 def test_gql_sleep_span_waits_then_completes(api: Api, k: str) -> None:
     eid = api.send_one("e2e/sleep", {"k": k, "seconds": 1})
     run = api.wait_for_run(eid, "Completed")
-    body = _gql(api, RUN_DETAIL, {"runID": run["run_id"]})
-    spans = {s["name"]: s for s in body["data"]["run"]["trace"]["childrenSpans"]}
+    got = _run_detail_when(
+        api,
+        run["run_id"],
+        lambda spans: spans.get("nap", {}).get("status") == "COMPLETED",
+    )
+    spans = {s["name"]: s for s in got["trace"]["childrenSpans"]}
     nap = spans["nap"]
     assert nap["stepOp"] == "SLEEP", fmt(spans)
     assert nap["status"] == "COMPLETED", fmt(spans)
