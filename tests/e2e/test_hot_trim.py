@@ -156,7 +156,15 @@ def test_ended_runs_leave_redis_and_read_the_same_from_postgres(
     runs = [api.wait_for_run(eid, "Completed", timeout=60) for eid in event_ids]
     run_ids = [r["run_id"] for r in runs]
 
-    # Read while the runs are hot (served from Redis).
+    # Read while the runs are hot (status from Redis). The trace comes from PostgreSQL,
+    # which the outbox relay feeds a moment behind the run: wait for the last step's span.
+    def traced(run_id: str) -> bool:
+        trace = _gql(api, run_id)["run"]["trace"] or {}
+        names = {c["name"]: c["status"] for c in trace.get("childrenSpans") or []}
+        return names.get("b") == "COMPLETED"
+
+    for run_id in run_ids:
+        wait_until(lambda r=run_id: traced(r), timeout=10, message=f"trace of {run_id}")
     before = [_answers(api, e, r) for e, r in zip(event_ids, run_ids, strict=True)]
     hot_keys = len(d.redis_keys())
     for event_id, run_id in zip(event_ids, run_ids, strict=True):
