@@ -101,22 +101,34 @@ class Relay:
         records = await self._outbox.drain(BATCH)
         if not records:
             return 0
-        pending_events: list[Event] = []
-        for rec in records:
-            kind = rec.get("t")
-            if kind == "event":
-                pending_events.append(_event(rec))
-                continue
-            if pending_events:  # keep order: a run's events are stored before the run
+        marks: list[dict[str, Any]] = []
+        async with self._writer.batch() as writer:
+            pending_events: list[Event] = []
+            for rec in records:
+                kind = rec.get("t")
+                if kind == "event":
+                    pending_events.append(_event(rec))
+                    continue
+                if (
+                    pending_events
+                ):  # keep order: a run's events are stored before the run
+                    await self._copies.copy(pending_events)
+                    pending_events = []
+                if kind == "mark":
+                    marks.append(rec)
+                else:
+                    await self._apply(writer, kind, rec)
+            if pending_events:
                 await self._copies.copy(pending_events)
-                pending_events = []
-            await self._apply(kind, rec)
-        if pending_events:
-            await self._copies.copy(pending_events)
+        # Reported once the batch is committed: every record before a marker is stored.
+        for mark in marks:
+            await self._outbox.relayed(mark)
         await self._outbox.ack(len(records))
         return len(records)
 
-    async def _apply(self, kind: Any, rec: dict[str, Any]) -> None:
+    async def _apply(
+        self, writer: HistoryWriter, kind: Any, rec: dict[str, Any]
+    ) -> None:
         if kind == "run":
             ids = rec.get("event_ids") or []
             events = [
@@ -124,9 +136,9 @@ class Relay:
                 for e in [await self._events.get(str(i)) for i in ids]
                 if e is not None
             ]
-            await self._writer.record_run(_run(rec), events)
+            await writer.record_run(_run(rec), events)
         elif kind == "status":
-            await self._writer.record_status(
+            await writer.record_status(
                 str(rec["id"]),
                 RunStatus(rec["status"]),
                 started_ms=rec.get("started_ms"),
@@ -135,16 +147,13 @@ class Relay:
                 reason=rec.get("reason"),
             )
         elif kind == "step":
-            await self._writer.record_step(
+            await writer.record_step(
                 str(rec["run_id"]), str(rec["step_id"]), _bytes(rec["memo"]) or b"null"
             )
-        elif kind == "mark":
-            # Every record before the marker is stored (events were flushed above).
-            await self._outbox.relayed(rec)
         elif kind == "span":
             span = dict(rec["span"])
             output = span.pop("output", None)
-            await self._writer.record_span(
+            await writer.record_span(
                 StepSpan(**span, output=_bytes(output)), key=str(rec["k"])
             )
         else:

@@ -221,6 +221,45 @@ async def test_span_keys_deduplicate_explicitly(pg_store: PostgresReadStore) -> 
     assert len(trace.spans) == 2
 
 
+async def test_a_batch_is_stored_all_or_none(pg_store: PostgresReadStore) -> None:
+    """The relay writes each outbox batch through `batch()`: one commit for all of it,
+    nothing of it when a record fails."""
+    [ev] = await pg_store.events.append([event("app/batch")])
+
+    def run(n: int) -> Run:
+        return Run(f"batch-{n}", "app-a", APP_ID, ev.internal_id, RunStatus.QUEUED, NOW)
+
+    def span(run_id: str) -> StepSpan:
+        return StepSpan(run_id, "s", "s", "StepRun", 0, NOW, NOW, "COMPLETED", b"1")
+
+    async def failing_batch() -> None:
+        async with pg_store.history_writer.batch() as writer:
+            await writer.record_run(run(1), [ev])
+            await writer.record_span(span("batch-1"))
+            await writer.record_step("batch-1", "s", b"1")
+            raise RuntimeError("PostgreSQL went away mid-batch")
+
+    with pytest.raises(RuntimeError):
+        await failing_batch()
+    assert await pg_store.history.get_run("batch-1") is None
+    assert await pg_store.history.run_trace("batch-1") is None
+
+    async with pg_store.history_writer.batch() as writer:
+        await writer.record_run(run(2), [ev])
+        # Later records of the batch see the earlier ones (the status needs the run).
+        assert await writer.record_status(
+            "batch-2", RunStatus.COMPLETED, ended_ms=NOW + 1, output=b"2"
+        )
+        await writer.record_span(span("batch-2"))
+        await writer.record_step("batch-2", "s", b"1")
+        # Not visible outside the batch before it commits.
+        assert await pg_store.history.get_run("batch-2") is None
+    trace = await pg_store.history.run_trace("batch-2")
+    assert trace is not None
+    assert trace.run.run.status is RunStatus.COMPLETED
+    assert [(s.step_id, s.step_done) for s in trace.spans] == [("s", True)]
+
+
 async def test_status_records_are_idempotent_and_never_regress(
     pg_store: PostgresReadStore,
 ) -> None:

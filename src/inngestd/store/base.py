@@ -7,6 +7,7 @@ transaction, one Redis Lua script). Callers never compose two calls and hope.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -420,6 +421,11 @@ class HistoryWriter(Protocol):
     async def record_step(self, run_id: str, step_id: str, memo: bytes) -> None:
         """A step's memo (write-once: the first wins). Traces use it for `step_done` and
         as the output of spans recorded before their step finished (sleep, wait, invoke)."""
+        ...
+
+    def batch(self) -> AbstractAsyncContextManager[HistoryWriter]:
+        """A writer whose records are stored together, all or none, when the block exits
+        without an error (the relay writes each outbox batch through one)."""
         ...
 
     async def delete_before(self, cutoff_ms: int, batch: int) -> int:

@@ -9,7 +9,8 @@ Listing uses the same keyset query as SQLite (`inngestd.store.run_listing`): one
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -158,14 +159,35 @@ def span_key(span: StepSpan) -> str:
 
 
 class PostgresHistoryWriter:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    """Writes through the pool (each record commits alone) or, inside `batch()`, through
+    one connection whose transaction commits every record of the block at once."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, conn: asyncpg.Connection | None = None
+    ) -> None:
         self._pool = pool
+        self._conn = conn
+        self._db: asyncpg.Pool | asyncpg.Connection = pool if conn is None else conn
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[PostgresHistoryWriter]:
+        # One commit (one WAL flush) per relay batch instead of one per record.
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield PostgresHistoryWriter(self._pool, conn)
+
+    @asynccontextmanager
+    async def _atomic(self) -> AsyncIterator[asyncpg.Connection]:
+        if self._conn is not None:
+            yield self._conn
+            return
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield conn
 
     async def record_run(self, run: Run, events: Sequence[Event]) -> None:
         ended_ms = run.ended_ms
         if ended_ms is None and run.status.is_ended:
             ended_ms = run.created_ms
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._atomic() as conn:
             await conn.execute(
                 "INSERT INTO runs (id, function_id, app_id, event_id, events, status,"
                 " created_ms, started_ms, ended_ms, output, reason, request_version,"
@@ -205,7 +227,7 @@ class PostgresHistoryWriter:
         reason: str | None = None,
     ) -> bool:
         # An ended run is final; a late QUEUED never moves a RUNNING run back.
-        found = await self._pool.fetchval(
+        found = await self._db.fetchval(
             "WITH changed AS (UPDATE runs SET status = $2,"
             " started_ms = COALESCE(started_ms, $3), ended_ms = COALESCE($4, ended_ms),"
             " output = COALESCE($5, output), reason = COALESCE($6, reason)"
@@ -223,7 +245,7 @@ class PostgresHistoryWriter:
         return bool(found)
 
     async def record_span(self, span: StepSpan, *, key: str | None = None) -> None:
-        await self._pool.execute(
+        await self._db.execute(
             "INSERT INTO spans (run_id, key, step_id, name, op, attempt, started_ms,"
             " ended_ms, status, output) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             " ON CONFLICT (run_id, key) DO NOTHING",
@@ -240,7 +262,7 @@ class PostgresHistoryWriter:
         )
 
     async def record_step(self, run_id: str, step_id: str, memo: bytes) -> None:
-        await self._pool.execute(
+        await self._db.execute(
             "INSERT INTO steps (run_id, step_id, memo) VALUES ($1, $2, $3)"
             " ON CONFLICT DO NOTHING",
             run_id,

@@ -14,8 +14,9 @@ an event RPUSHes one compact JSON record to `{prefix}:outbox` in the same atomic
 
 Absent optional fields are omitted; an empty list may arrive as `{}` (Lua's cjson cannot tell
 them apart). The relay calls `drain(n)`, writes the records with idempotent upserts, then
-`ack(len(records))`. `drain` moves records to this consumer's processing list (LMOVE) first,
-so a relay that dies before its ack gets the same records again from its next `drain`.
+`ack(len(records))`. `drain` (one script call, `drain.lua`) moves records to this consumer's
+processing list first, so a relay that dies before its ack gets the same records again from
+its next `drain`.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class Outbox:
     ) -> None:
         self._r = client
         self._src = keys.outbox()
+        self._consumer = consumer
         self._wip = keys.outboxwip(consumer)
         self._s = scripts if scripts is not None else Scripts(client, keys.root)
 
@@ -71,10 +73,8 @@ class Outbox:
             return []
         raw = [as_bytes(r) for r in await self._r.lrange(self._wip, 0, max_n - 1)]
         if not raw:
-            async with self._r.pipeline(transaction=False) as pipe:
-                for _ in range(max_n):
-                    pipe.lmove(self._src, self._wip, "LEFT", "RIGHT")
-                raw = [as_bytes(r) for r in await pipe.execute() if r is not None]
+            moved = await self._s.call("drain", {"c": self._consumer, "n": max_n})
+            raw = [as_bytes(r) for r in moved]
         return [_record(r) for r in raw]
 
     drain_outbox = drain

@@ -36,6 +36,7 @@ SCRIPTS = (
     "sync_crons",
     "trim",
     "relayed",
+    "drain",
 )
 
 
