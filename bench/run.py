@@ -61,6 +61,7 @@ from support import (
     Row,
     _output_i,
     child_env,
+    drop_shared_backend,
     free_port,
     has_module,
     markdown_table,
@@ -659,6 +660,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"work dir kept: {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+            drop_shared_backend(bench.shared)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / "latest.md").write_text(text)
     print()
@@ -696,6 +698,7 @@ def main_sdks(args: argparse.Namespace) -> int:
                 print(f"work dir kept: {workdir}", file=sys.stderr)
             else:
                 shutil.rmtree(workdir, ignore_errors=True)
+                drop_shared_backend(bench.shared)
         all_rows += rows
         sections += [
             f"## {sdk}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import importlib.util
 import json
@@ -344,3 +345,33 @@ def shared_backend(backend: str, tag: str) -> list[str]:
         "--postgres-schema",
         f"bench_{name}",
     ]
+
+
+def drop_shared_backend(flags: list[str]) -> None:
+    """Delete what a `shared_backend` run left: its Redis keys and PostgreSQL schema."""
+    if not flags:
+        return
+    import asyncpg
+    from redis.asyncio import Redis
+
+    from inngestd.store.redis.keys import Keys
+
+    opt = dict(zip(flags[::2], flags[1::2], strict=True))
+
+    async def drop() -> None:
+        client = Redis.from_url(opt["--redis-uri"])
+        try:
+            pattern = Keys(opt["--redis-prefix"]).pattern()
+            keys = [k async for k in client.scan_iter(match=pattern, count=1000)]
+            for i in range(0, len(keys), 500):
+                await client.delete(*keys[i : i + 500])
+        finally:
+            await client.aclose()
+        conn = await asyncpg.connect(opt["--postgres-uri"])
+        try:
+            schema = opt["--postgres-schema"]
+            await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())

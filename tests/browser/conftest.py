@@ -23,7 +23,11 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Stack, start_main_stack
+from tests.e2e.conftest import (  # noqa: F401 (the cleanup fixture is autouse)
+    Stack,
+    _shared_state_cleanup,
+    start_main_stack,
+)
 from tests.e2e.harness import LIVE, REPO_ROOT, START_SIGNING_KEY, uid
 
 CHROMIUM = os.environ.get("INNGESTD_CHROMIUM", "/usr/bin/chromium")

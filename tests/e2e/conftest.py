@@ -26,6 +26,7 @@ processes are attached to the report.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,22 @@ from tests.e2e.harness import (
     AppProcess,
     NodeAppProcess,
     ServerProcess,
+    drop_shared_state,
     free_port,
     node_deps_problem,
     uid,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_state_cleanup() -> Iterator[None]:
+    """After the session (its servers are stopped by then): drop the Redis keys and
+    PostgreSQL schemas the shared-backend servers used."""
+    yield
+    try:
+        drop_shared_state()
+    except Exception as exc:  # the services may be gone; that must not fail the run
+        warnings.warn(f"could not drop the shared test state: {exc!r}", stacklevel=1)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

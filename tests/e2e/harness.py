@@ -801,10 +801,15 @@ def sync_redis(url: str = REDIS_URL) -> Any:
     return redis.Redis.from_url(url)
 
 
+# Tags of the prefixes and schemas handed out in this process (`drop_shared_state`).
+SHARED_TAGS: list[str] = []
+
+
 def shared_backend_args() -> list[str]:
     """`inngestd start` flags for Redis + PostgreSQL under a fresh key prefix and schema,
     so servers of different tests never share state."""
     tag = secrets.token_hex(4)
+    SHARED_TAGS.append(tag)
     return [
         "--redis-uri",
         REDIS_URL,
@@ -819,3 +824,37 @@ def shared_backend_args() -> list[str]:
         "--lease-ms",
         "3000",
     ]
+
+
+def drop_shared_state(redis_url: str = REDIS_URL) -> None:
+    """Delete the Redis keys and PostgreSQL schemas of every `shared_backend_args` tag of
+    this process, so a long test session leaves the shared services as it found them
+    (and key scans in later tests stay fast)."""
+    import asyncio
+
+    import asyncpg
+
+    from inngestd.store.redis.keys import Keys
+
+    tags, SHARED_TAGS[:] = list(SHARED_TAGS), []
+    if not tags:
+        return
+    client = sync_redis(redis_url)
+    try:
+        for tag in tags:
+            pattern = Keys(f"e2e{tag}").pattern()
+            batch = list(client.scan_iter(match=pattern, count=1000))
+            for i in range(0, len(batch), 500):
+                client.delete(*batch[i : i + 500])
+    finally:
+        client.close()
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(POSTGRES_URI)
+        try:
+            for tag in tags:
+                await conn.execute(f"DROP SCHEMA IF EXISTS e2e_{tag} CASCADE")
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())

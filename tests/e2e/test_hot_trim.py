@@ -88,16 +88,19 @@ class Deployment:
         self.api = Api(self.server.url, EVENT_KEY, bearer=BEARER)
 
     def redis_keys(self) -> list[str]:
-        return [k.decode() for k in self.redis.scan_iter(match=self.keys.pattern())]
+        pattern = self.keys.pattern()
+        return [k.decode() for k in self.redis.scan_iter(match=pattern, count=1000)]
 
     def kinds(self) -> Counter[str]:
         root = self.keys.root + ":"
         return Counter(k.removeprefix(root).split(":", 1)[0] for k in self.redis_keys())
 
-    def keys_naming(self, ident: str) -> list[str]:
-        """Keys about a run or event (an idempotency claim names its event, but stays)."""
+    def keys_naming(self, idents: list[str]) -> dict[str, list[str]]:
+        """Keys about each run or event, from one scan (an idempotency claim names its
+        event, but stays)."""
         idem = f"{self.keys.root}:idem:"
-        return [k for k in self.redis_keys() if ident in k and not k.startswith(idem)]
+        keys = [k for k in self.redis_keys() if not k.startswith(idem)]
+        return {i: [k for k in keys if i in k] for i in idents}
 
     def close(self) -> None:
         self.api.close()
@@ -167,15 +170,15 @@ def test_ended_runs_leave_redis_and_read_the_same_from_postgres(
         wait_until(lambda r=run_id: traced(r), timeout=10, message=f"trace of {run_id}")
     before = [_answers(api, e, r) for e, r in zip(event_ids, run_ids, strict=True)]
     hot_keys = len(d.redis_keys())
-    for event_id, run_id in zip(event_ids, run_ids, strict=True):
-        assert d.keys_naming(run_id), f"run {run_id} already left Redis: too slow"
-        assert d.keys_naming(event_id)
+    naming = d.keys_naming(run_ids + event_ids)
+    for ident, keys in naming.items():
+        assert keys, f"{ident} already left Redis: too slow"
     assert before[0]["run"]["data"]["status"] == "Completed"
     assert [s["step_id"] for s in before[0]["steps"]["data"]]
 
     # The trim task removes them a few seconds after they ended.
     def gone() -> bool:
-        return not any(d.keys_naming(i) for i in run_ids + event_ids)
+        return not any(d.keys_naming(run_ids + event_ids).values())
 
     wait_until(
         gone,

@@ -158,6 +158,14 @@ def span_key(span: StepSpan) -> str:
     return digest.hexdigest()
 
 
+_INSERT_SPAN = (
+    "INSERT INTO spans (run_id, key, step_id, name, op, attempt, started_ms,"
+    " ended_ms, status, output) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    " ON CONFLICT (run_id, key) DO NOTHING"
+)
+_INSERT_STEP = "INSERT INTO steps (run_id, step_id, memo) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+
+
 class PostgresHistoryWriter:
     """Writes through the pool (each record commits alone) or, inside `batch()`, through
     one connection whose transaction commits every record of the block at once."""
@@ -168,12 +176,17 @@ class PostgresHistoryWriter:
         self._pool = pool
         self._conn = conn
         self._db: asyncpg.Pool | asyncpg.Connection = pool if conn is None else conn
+        # Inside a batch: spans and step memos wait for the end of the block.
+        self._spans: list[tuple[Any, ...]] = []
+        self._steps: list[tuple[str, str, bytes]] = []
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[PostgresHistoryWriter]:
         # One commit (one WAL flush) per relay batch instead of one per record.
         async with self._pool.acquire() as conn, conn.transaction():
-            yield PostgresHistoryWriter(self._pool, conn)
+            writer = PostgresHistoryWriter(self._pool, conn)
+            yield writer
+            await writer._flush()
 
     @asynccontextmanager
     async def _atomic(self) -> AsyncIterator[asyncpg.Connection]:
@@ -245,10 +258,7 @@ class PostgresHistoryWriter:
         return bool(found)
 
     async def record_span(self, span: StepSpan, *, key: str | None = None) -> None:
-        await self._db.execute(
-            "INSERT INTO spans (run_id, key, step_id, name, op, attempt, started_ms,"
-            " ended_ms, status, output) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-            " ON CONFLICT (run_id, key) DO NOTHING",
+        row = (
             span.run_id,
             key if key is not None else span_key(span),
             span.step_id,
@@ -260,15 +270,27 @@ class PostgresHistoryWriter:
             span.status,
             span.output,
         )
+        if self._conn is not None:
+            self._spans.append(row)
+        else:
+            await self._pool.execute(_INSERT_SPAN, *row)
 
     async def record_step(self, run_id: str, step_id: str, memo: bytes) -> None:
-        await self._db.execute(
-            "INSERT INTO steps (run_id, step_id, memo) VALUES ($1, $2, $3)"
-            " ON CONFLICT DO NOTHING",
-            run_id,
-            step_id,
-            memo,
-        )
+        if self._conn is not None:
+            self._steps.append((run_id, step_id, memo))
+        else:
+            await self._pool.execute(_INSERT_STEP, run_id, step_id, memo)
+
+    async def _flush(self) -> None:
+        """A batch's spans and step memos, each kind in one pipelined statement (nothing
+        else in a batch reads them, so they can wait for its end; order is kept)."""
+        if self._conn is None:
+            return
+        if self._spans:
+            await self._conn.executemany(_INSERT_SPAN, self._spans)
+        if self._steps:
+            await self._conn.executemany(_INSERT_STEP, self._steps)
+        self._spans, self._steps = [], []
 
     async def delete_before(self, cutoff_ms: int, batch: int) -> int:
         # SKIP LOCKED: two processes running retention take disjoint batches.
