@@ -128,6 +128,18 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
             **_env(cmd, "QUEUE_WORKERS"),
         ),
         click.option(
+            "--tick",
+            "tick_ms",
+            default=1000,
+            show_default=True,
+            type=click.IntRange(10, 60_000),
+            metavar="MS",
+            help="How often an idle worker and the scheduler look for work nothing told "
+            "them about. New work wakes them at once (across processes too), so this is "
+            "only the safety net; Go's flag of the same name is its queue poll.",
+            **_env(cmd, "TICK"),
+        ),
+        click.option(
             "--log-level",
             default="info",
             show_default=True,
@@ -156,6 +168,12 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
 )
 @click.option(
     "--no-poll", is_flag=True, help="Sync the -u URLs once at start, never again."
+)
+@click.option(
+    "--persist",
+    is_flag=True,
+    help="Accepted for `inngest dev` compatibility: the store always persists to "
+    "--data-dir.",
 )
 @click.option(
     "--data-dir",
@@ -189,10 +207,12 @@ def dev(
     host: str,
     no_discovery: bool,
     no_poll: bool,
+    persist: bool,
     poll_interval: float,
     data_dir: Path,
     retry_interval: float | None,
     queue_workers: int,
+    tick_ms: int,
     log_level: str,
     redis_uri: str | None,
     postgres_uri: str | None,
@@ -213,6 +233,7 @@ def dev(
         discovery=not no_discovery,
         retry_interval_s=retry_interval,
         queue_workers=queue_workers,
+        tick_ms=tick_ms,
         log_level=log_level,
         # Hidden: the test suite runs every dev-mode scenario on the shared backends too.
         redis_uri=redis_uri,
@@ -379,6 +400,14 @@ def _check_event_keys(
     envvar=f"{ENV_PREFIX}TRIM_INTERVAL",
 )
 @click.option(
+    "--no-ui",
+    is_flag=True,
+    help="Serve no dashboard and no GraphQL API (/v0/gql); the event, SDK and REST "
+    "APIs stay.",
+    envvar=f"{ENV_PREFIX}NO_UI",
+    show_envvar=True,
+)
+@click.option(
     "--redis-prefix",
     default="inngestd",
     show_default=True,
@@ -396,6 +425,7 @@ def start(
     poll_interval: float,
     retry_interval: float | None,
     queue_workers: int,
+    tick_ms: int,
     log_level: str,
     role: str,
     sqlite_dir: Path,
@@ -407,6 +437,7 @@ def start(
     retention_days: float | None,
     hot_retention: float,
     trim_interval: float,
+    no_ui: bool,
 ) -> None:
     """Run the self-hosted production server: keys enforced, apps in cloud mode.
 
@@ -434,7 +465,9 @@ def start(
         discovery=False,
         retry_interval_s=retry_interval,
         queue_workers=queue_workers,
+        tick_ms=tick_ms,
         log_level=log_level,
+        ui=not no_ui,
         mode="cloud",
         role=role_value,
         event_keys=event_keys,

@@ -20,7 +20,10 @@ class Settings:
     discovery: bool = True
     retry_interval_s: float | None = None
     queue_workers: int = 100
-    tick_ms: int = 150
+    #: How often idle loops (worker, scheduler) look for work nothing woke them for.
+    tick_ms: int = 1000
+    #: Serve the dashboard and the GraphQL API (`inngestd start --no-ui` turns them off).
+    ui: bool = True
     log_level: str = "info"
     #: "dev" (`inngestd dev`: everything open) or "cloud" (`inngestd start`: keys
     #: enforced, requests to apps signed, `X-Inngest-Server-Kind: cloud`).

@@ -87,9 +87,6 @@ class Backend:
     # leader(task): None (one process owns the store) or a check of this process's lead.
     leader: Callable[[str], Callable[[], Awaitable[bool]] | None] = lambda _task: None
     relay: Relay | None = None
-    # How often idle loops look for work nothing told them about (in-process work wakes
-    # them at once, other processes' work through `wakeups`; this is the safety net).
-    poll_ms: int = 1000
     retention: Callable[[], Coroutine[Any, Any, None]] | None = None
     trim: Callable[[], Coroutine[Any, Any, None]] | None = None
     # Hands this process the wake-ups other processes publish (shared stores).
@@ -291,10 +288,13 @@ async def serve(settings: Settings) -> None:
         clock,
         concurrency=settings.queue_workers,
         lease_ms=settings.lease_ms,
-        poll_ms=backend.poll_ms,
+        # Idle loops look for work nothing told them about this often (in-process work
+        # wakes them at once, other processes' work through `wakeups`): the safety net.
+        poll_ms=settings.tick_ms,
     )
     app = create_app(
-        Services(store, registry, scheduler, clock, auth=auth, server_kind=server_kind)
+        Services(store, registry, scheduler, clock, auth=auth, server_kind=server_kind),
+        ui=settings.ui,
     )
     serve_http = settings.role in ("all", "api")
     run_work = settings.role in ("all", "worker")
@@ -326,7 +326,7 @@ async def serve(settings: Settings) -> None:
     if run_work:
         tasks += [
             asyncio.create_task(
-                scheduler.run(backend.poll_ms, leader=backend.leader("scheduler")),
+                scheduler.run(settings.tick_ms, leader=backend.leader("scheduler")),
                 name="scheduler",
             ),
             asyncio.create_task(worker.run(), name="worker"),

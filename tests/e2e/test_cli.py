@@ -18,6 +18,8 @@ FLAGS = [
     "--no-discovery",
     "--poll-interval",
     "--no-poll",
+    "--persist",
+    "--tick",
     "--retry-interval",
     "--log-level",
 ]

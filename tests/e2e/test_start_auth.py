@@ -424,6 +424,8 @@ START_FLAGS = {
     "--poll-interval": "INNGESTD_POLL_INTERVAL",
     "--retry-interval": "INNGESTD_RETRY_INTERVAL",
     "--queue-workers": "INNGESTD_QUEUE_WORKERS",
+    "--tick": "INNGESTD_TICK",
+    "--no-ui": "INNGESTD_NO_UI",
     "--role": "INNGESTD_ROLE",
     "--log-level": "INNGESTD_LOG_LEVEL",
     "--sqlite-dir": "INNGESTD_SQLITE_DIR",
@@ -528,8 +530,57 @@ def test_start_reads_keys_from_the_environment(tmp_path: Path) -> None:
                 assert r.status_code == 200, f"{key}: {r.text}"
             assert http.post("/e/delta", json={"name": "x"}).status_code == 401
             bearer = {"Authorization": f"Bearer {_hash('00ff')}"}
-            events = http.get("/v1/events?name=e2e-start/env", headers=bearer)
-            assert events.status_code == 200
-            wait_until(lambda: len(events.json()["data"]) == 3, 5)
+
+            def listed() -> int:
+                r = http.get("/v1/events?name=e2e-start/env", headers=bearer)
+                assert r.status_code == 200, r.text
+                return len(r.json()["data"])
+
+            wait_until(lambda: listed() == 3, 5)
+    finally:
+        server.stop()
+
+
+def test_start_without_ui(tmp_path: Path) -> None:
+    """--no-ui (here from INNGESTD_NO_UI, with INNGESTD_TICK): no dashboard and no
+    GraphQL; events and the REST API still work."""
+    port = free_port()
+    server = ServerProcess(
+        port=port,
+        data_dir=tmp_path / "data",
+        log_path=tmp_path / "inngestd.log",
+        poll_interval=None,
+    )
+    server._command = lambda: [  # type: ignore[method-assign]
+        PYTHON,
+        "-m",
+        "inngestd",
+        "start",
+    ]
+    server._env = lambda: subprocess_env(  # type: ignore[method-assign]
+        {
+            "INNGESTD_EVENT_KEY": "alpha",
+            "INNGESTD_SIGNING_KEY": "signkey-prod-00ff",
+            "INNGESTD_PORT": str(port),
+            "INNGESTD_HOST": "127.0.0.1",
+            "INNGESTD_SQLITE_DIR": str(tmp_path / "data"),
+            "INNGESTD_NO_UI": "1",
+            "INNGESTD_TICK": "200",
+        }
+    )
+    server.start()
+    try:
+        bearer = {"Authorization": f"Bearer {_hash('00ff')}"}
+        with httpx.Client(base_url=server.url, timeout=10, headers=bearer) as http:
+            for path in ("/", "/runs", "/static/app.js"):
+                assert http.get(path).status_code == 404, path
+            gql = http.post("/v0/gql", json={"query": "{ apps { id } }"})
+            assert gql.status_code == 404, gql.text
+            r = http.post("/e/alpha", json={"name": "e2e-start/no-ui", "data": {}})
+            assert r.status_code == 200, r.text
+            [event_id] = r.json()["ids"]
+            got = http.get(f"/v1/events/{event_id}")
+            assert got.status_code == 200, got.text
+            assert got.json()["data"]["name"] == "e2e-start/no-ui"
     finally:
         server.stop()

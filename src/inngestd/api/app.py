@@ -7,20 +7,19 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from inngestd.api import auth, checkpoint, graphql, ingest, responses, rest, ui
+from inngestd.api import auth, checkpoint, graphql, ingest, responses, rest
+from inngestd.api import ui as dashboard
 from inngestd.api.context import Services
 
 __all__ = ["Services", "create_app"]
 
 
-def create_app(services: Services) -> Starlette:
-    routes = [
-        *ingest.routes(),
-        *rest.routes(),
-        *checkpoint.routes(),
-        *graphql.routes(),
-        *ui.routes(),
-    ]
+def create_app(services: Services, *, ui: bool = True) -> Starlette:
+    """The routes of one process; `ui=False` (`start --no-ui`) leaves out the dashboard
+    and the GraphQL API it reads."""
+    routes = [*ingest.routes(), *rest.routes(), *checkpoint.routes()]
+    if ui:
+        routes += [*graphql.routes(), *dashboard.routes()]
     # getattr: create_app(None) builds just the route table (the OpenAPI route test).
     kind: str = getattr(services, "server_kind", "dev")
     auth_config: auth.AuthConfig | None = getattr(services, "auth", None)
