@@ -5,7 +5,9 @@
   enforced, requests to apps are signed, and the server announces itself as `cloud`.
 
 The options the two commands share are defined once, in `_shared_options`, so they cannot
-drift; `start` also reads each of them from an `INNGESTD_*` environment variable.
+drift. As in Go's CLI, each setting comes from its flag, else its environment variable
+(`INNGESTD_<NAME>`, or Go's `INNGEST_<NAME>` for the settings Go reads), else the config
+file (`config_file.py`), else its default.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, Literal, TypeVar
 
 import click
 
-from inngestd import __version__, errors
+from inngestd import __version__, config_file, errors
 from inngestd.settings import Role, Settings
 from inngestd.wire.signing import validate_signing_key
 
@@ -47,11 +49,85 @@ class _TextList(click.types.StringParamType):
 TEXT_LIST = _TextList()
 
 
-def _env(cmd: Command, name: str) -> dict[str, Any]:
-    """`envvar=` and `show_envvar=` for `start` (dev reads no environment variables)."""
-    if cmd != "start":
-        return {}
-    return {"envvar": f"{ENV_PREFIX}{name}", "show_envvar": True}
+# Settings Go's `inngest` CLI reads from `INNGEST_<NAME>` (cmd/internal/config): inngestd
+# reads those too, after its own `INNGESTD_<NAME>`, so a deployment's environment carries over.
+GO_ENV = frozenset(
+    {
+        "SDK_URL",
+        "NO_DISCOVERY",
+        "NO_POLL",
+        "HOST",
+        "PORT",
+        "POLL_INTERVAL",
+        "RETRY_INTERVAL",
+        "QUEUE_WORKERS",
+        "TICK",
+        "SIGNING_KEY",
+        "EVENT_KEY",
+        "REDIS_URI",
+        "POSTGRES_URI",
+        "SQLITE_DIR",
+    }
+)
+
+
+def _env(name: str) -> dict[str, Any]:
+    """`envvar=` (`INNGESTD_<NAME>`, then Go's `INNGEST_<NAME>`) and `show_envvar=`."""
+    names = [f"{ENV_PREFIX}{name}"]
+    if name in GO_ENV:
+        names.append(f"INNGEST_{name}")
+    return {"envvar": names, "show_envvar": True}
+
+
+def _load_config(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> Path | None:
+    """Eager `--config`: the file's settings become the command's defaults (below the
+    flags and the environment variables)."""
+    path = Path(value) if value else config_file.find(Path.cwd(), _home())
+    if path is None:
+        return None
+    try:
+        settings = config_file.load(path)
+        flags = {
+            opt.removeprefix("--"): (str(p.name), bool(p.multiple))
+            for p in ctx.command.params
+            if isinstance(p, click.Option) and p.name != "config"
+            for opt in p.opts
+            if opt.startswith("--")
+        }
+        defaults, ignored = config_file.defaults(settings, flags, path)
+    except config_file.ConfigError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    click.echo(f"inngestd: using config file {path}", err=True)
+    unknown = [k for k in ignored if k not in config_file.GO_ONLY]
+    if unknown:
+        click.echo(f"inngestd: ignoring unknown config keys {unknown}", err=True)
+    return path
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home()
+    except RuntimeError:
+        return None
+
+
+def _config_option(fn: F) -> F:
+    return click.option(
+        "--config",
+        default=None,
+        metavar="PATH",
+        is_eager=True,
+        expose_value=False,
+        callback=_load_config,
+        help="JSON or YAML file of settings keyed by flag name (`signing-key: ...`); "
+        "default: the first inngest.json, inngest.yaml or inngest.yml in this directory "
+        "or a parent, then ~/.config/inngest. Flags and environment variables win.",
+        envvar=[f"{ENV_PREFIX}CONFIG", "INNGEST_CONFIG"],
+        show_envvar=True,
+    )(fn)
 
 
 def _shared_options(cmd: Command) -> Callable[[F], F]:
@@ -72,7 +148,7 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
                 if start
                 else "."
             ),
-            **_env(cmd, "SDK_URL"),
+            **_env("SDK_URL"),
         ),
         click.option(
             "-p",
@@ -81,7 +157,7 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
             show_default=True,
             type=click.IntRange(0, 65535),
             help="Port for the event API, SDK API, REST API and dashboard (0 picks a free port).",
-            **_env(cmd, "PORT"),
+            **_env("PORT"),
         ),
         click.option(
             "--host",
@@ -94,7 +170,7 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
                 else "Address to listen on. 127.0.0.1 also listens on ::1, for Node apps "
                 "that resolve localhost to IPv6."
             ),
-            **_env(cmd, "HOST"),
+            **_env("HOST"),
         ),
         click.option(
             "--poll-interval",
@@ -108,7 +184,7 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
                 if start
                 else "How often to re-sync the -u URLs, so changed functions are picked up."
             ),
-            **_env(cmd, "POLL_INTERVAL"),
+            **_env("POLL_INTERVAL"),
         ),
         click.option(
             "--retry-interval",
@@ -117,7 +193,7 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
             metavar="SECONDS",
             help="Retry failed steps after this fixed delay instead of Inngest's "
             "backoff table (for tests).",
-            **_env(cmd, "RETRY_INTERVAL"),
+            **_env("RETRY_INTERVAL"),
         ),
         click.option(
             "--queue-workers",
@@ -125,7 +201,7 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
             show_default=True,
             type=click.IntRange(1, 10000),
             help="How many steps may execute at the same time.",
-            **_env(cmd, "QUEUE_WORKERS"),
+            **_env("QUEUE_WORKERS"),
         ),
         click.option(
             "--tick",
@@ -137,7 +213,7 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
             help="How often an idle worker and the scheduler look for work nothing told "
             "them about. New work wakes them at once (across processes too), so this is "
             "only the safety net; Go's flag of the same name is its queue poll.",
-            **_env(cmd, "TICK"),
+            **_env("TICK"),
         ),
         click.option(
             "--log-level",
@@ -147,7 +223,7 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
                 ["debug", "info", "warning", "error"], case_sensitive=False
             ),
             help="Log verbosity.",
-            **_env(cmd, "LOG_LEVEL"),
+            **_env("LOG_LEVEL"),
         ),
     ]
 
@@ -160,6 +236,7 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
 
 
 @main.command()
+@_config_option
 @_shared_options("dev")
 @click.option(
     "--no-discovery",
@@ -277,6 +354,7 @@ def _check_event_keys(
 
 
 @main.command()
+@_config_option
 @click.option(
     "--event-key",
     "event_keys",
@@ -286,8 +364,7 @@ def _check_event_keys(
     callback=_check_event_keys,
     help="An event key accepted by POST /e/{key}; other keys get 401. Repeatable; at "
     "least one is required (the variable takes a comma- or space-separated list).",
-    envvar=f"{ENV_PREFIX}EVENT_KEY",
-    show_envvar=True,
+    **_env("EVENT_KEY"),
 )
 @click.option(
     "--signing-key",
@@ -297,8 +374,7 @@ def _check_event_keys(
     help="Signing key, `signkey-<env>-<hex>` or even-length hex (as the apps' "
     "INNGEST_SIGNING_KEY). Signs every request to apps and is required (as a bearer "
     "token or a dashboard login) by /fn/register, the APIs and the dashboard.",
-    envvar=f"{ENV_PREFIX}SIGNING_KEY",
-    show_envvar=True,
+    **_env("SIGNING_KEY"),
 )
 @click.option(
     "--signing-key-fallback",
@@ -307,8 +383,7 @@ def _check_event_keys(
     callback=_check_signing_key,
     help="A second accepted signing key, for rotation (as INNGEST_SIGNING_KEY_FALLBACK): "
     "app response signatures, bearer tokens and logins under it are accepted too.",
-    envvar=f"{ENV_PREFIX}SIGNING_KEY_FALLBACK",
-    show_envvar=True,
+    **_env("SIGNING_KEY_FALLBACK"),
 )
 @_shared_options("start")
 @click.option(
@@ -320,8 +395,7 @@ def _check_event_keys(
     "sync, APIs, dashboard). worker: the scheduler, the queue workers and -u syncing, "
     "with no HTTP server. With the embedded SQLite store only one process may open "
     "--sqlite-dir, so split roles need --redis-uri and --postgres-uri.",
-    envvar=f"{ENV_PREFIX}ROLE",
-    show_envvar=True,
+    **_env("ROLE"),
 )
 @click.option(
     "--sqlite-dir",
@@ -330,8 +404,7 @@ def _check_event_keys(
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory of the embedded SQLite store, used when no --redis-uri/--postgres-uri "
     "is given.",
-    envvar=f"{ENV_PREFIX}SQLITE_DIR",
-    show_envvar=True,
+    **_env("SQLITE_DIR"),
 )
 @click.option(
     "--redis-uri",
@@ -340,8 +413,7 @@ def _check_event_keys(
     help="Redis/Valkey for the queue, run state and flow-control state "
     "(redis://host:6379/0, or redis+cluster://host:port for a Redis Cluster). "
     "With --postgres-uri, several processes share the work.",
-    envvar=f"{ENV_PREFIX}REDIS_URI",
-    show_envvar=True,
+    **_env("REDIS_URI"),
 )
 @click.option(
     "--postgres-uri",
@@ -349,8 +421,7 @@ def _check_event_keys(
     metavar="URI",
     help="PostgreSQL for apps, functions, events and run history "
     "(postgresql://user:pw@host/db). Schema migrations are applied at start.",
-    envvar=f"{ENV_PREFIX}POSTGRES_URI",
-    show_envvar=True,
+    **_env("POSTGRES_URI"),
 )
 @click.option(
     "--lease-ms",
@@ -375,8 +446,7 @@ def _check_event_keys(
     metavar="DAYS",
     help="With --postgres-uri: delete the history of runs that ended more than DAYS ago "
     "(in bounded batches, hourly). Default: keep everything.",
-    envvar=f"{ENV_PREFIX}RETENTION_DAYS",
-    show_envvar=True,
+    **_env("RETENTION_DAYS"),
 )
 @click.option(
     "--hot-retention",
@@ -388,8 +458,7 @@ def _check_event_keys(
     help="With --redis-uri: keep ended runs and scheduled events in Redis this long after "
     "they ended or arrived (once PostgreSQL has them), then remove them in bounded "
     "batches; the APIs read them from PostgreSQL afterwards. Bounds Redis memory.",
-    envvar=f"{ENV_PREFIX}HOT_RETENTION",
-    show_envvar=True,
+    **_env("HOT_RETENTION"),
 )
 @click.option(
     "--trim-interval",
@@ -404,16 +473,14 @@ def _check_event_keys(
     is_flag=True,
     help="Serve no dashboard and no GraphQL API (/v0/gql); the event, SDK and REST "
     "APIs stay.",
-    envvar=f"{ENV_PREFIX}NO_UI",
-    show_envvar=True,
+    **_env("NO_UI"),
 )
 @click.option(
     "--redis-prefix",
     default="inngestd",
     show_default=True,
     help="Key prefix in Redis; processes with the same prefix form one deployment.",
-    envvar=f"{ENV_PREFIX}REDIS_PREFIX",
-    show_envvar=True,
+    **_env("REDIS_PREFIX"),
 )
 def start(
     event_keys: tuple[str, ...],
@@ -491,8 +558,7 @@ def start(
     required=True,
     metavar="URI",
     help="PostgreSQL database to bring to the current schema version.",
-    envvar=f"{ENV_PREFIX}POSTGRES_URI",
-    show_envvar=True,
+    **_env("POSTGRES_URI"),
 )
 @click.option(
     "--schema", default="public", show_default=True, help="PostgreSQL schema."

@@ -20,6 +20,7 @@ FLAGS = [
     "--no-poll",
     "--persist",
     "--tick",
+    "--config",
     "--retry-interval",
     "--log-level",
 ]

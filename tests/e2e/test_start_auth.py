@@ -426,6 +426,7 @@ START_FLAGS = {
     "--queue-workers": "INNGESTD_QUEUE_WORKERS",
     "--tick": "INNGESTD_TICK",
     "--no-ui": "INNGESTD_NO_UI",
+    "--config": "INNGESTD_CONFIG",
     "--role": "INNGESTD_ROLE",
     "--log-level": "INNGESTD_LOG_LEVEL",
     "--sqlite-dir": "INNGESTD_SQLITE_DIR",
@@ -584,3 +585,60 @@ def test_start_without_ui(tmp_path: Path) -> None:
             assert got.json()["data"]["name"] == "e2e-start/no-ui"
     finally:
         server.stop()
+
+
+def test_start_reads_a_config_file_below_the_environment(tmp_path: Path) -> None:
+    """As Go's CLI: settings from the file named by INNGEST_CONFIG, overridden by Go's
+    INNGEST_* variables (and those by flags)."""
+    port = free_port()
+    config = tmp_path / "conf" / "inngest.yaml"
+    config.parent.mkdir()
+    config.write_text(
+        "event-key: [alpha, beta]\n"
+        "signing-key: signkey-prod-00ff\n"
+        "host: 127.0.0.1\n"
+        "port: 1\n"  # the flag below wins
+        f"sqlite-dir: {tmp_path / 'data'}\n"
+        "postgres-max-open-conns: 10\n"  # Go-only: accepted, ignored
+    )
+    server = ServerProcess(
+        port=port,
+        data_dir=tmp_path / "data",
+        log_path=tmp_path / "inngestd.log",
+        poll_interval=None,
+    )
+    server._command = lambda: [  # type: ignore[method-assign]
+        PYTHON,
+        "-m",
+        "inngestd",
+        "start",
+        "--port",
+        str(port),
+    ]
+    server._env = lambda: subprocess_env(  # type: ignore[method-assign]
+        {"INNGEST_CONFIG": str(config), "INNGEST_EVENT_KEY": "gamma,delta"}
+    )
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            for key in ("gamma", "delta"):
+                r = http.post(f"/e/{key}", json={"name": "e2e-start/config"})
+                assert r.status_code == 200, f"{key}: {r.text}"
+            assert http.post("/e/alpha", json={"name": "x"}).status_code == 401
+            bearer = {"Authorization": f"Bearer {_hash('00ff')}"}
+            assert http.get("/v1/apps", headers=bearer).status_code == 200
+            assert http.get("/v1/apps").status_code == 401
+        log = server.log_text()
+        assert f"using config file {config}" in log, log
+        assert "unknown config keys" not in log, log
+        assert (tmp_path / "data").is_dir()
+    finally:
+        server.stop()
+
+
+def test_start_refuses_a_bad_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "inngest.yaml"
+    config.write_text("event-key: [alpha\n")
+    p = _cli("start", "--config", str(config))
+    assert p.returncode == 2, p.stderr
+    assert f"config file {config} is not valid JSON/YAML" in p.stderr, p.stderr
