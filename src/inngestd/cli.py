@@ -216,6 +216,16 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
             **_env("TICK"),
         ),
         click.option(
+            "--shutdown-timeout",
+            default=30.0 if start else 5.0,
+            show_default=True,
+            type=click.FloatRange(min=0),
+            metavar="SECONDS",
+            help="On SIGTERM or Ctrl-C, stop taking work and let the steps in flight "
+            "finish (their results are stored) for up to this long before exiting.",
+            **_env("SHUTDOWN_TIMEOUT"),
+        ),
+        click.option(
             "--log-level",
             default="info",
             show_default=True,
@@ -290,6 +300,7 @@ def dev(
     retry_interval: float | None,
     queue_workers: int,
     tick_ms: int,
+    shutdown_timeout: float,
     log_level: str,
     redis_uri: str | None,
     postgres_uri: str | None,
@@ -311,6 +322,7 @@ def dev(
         retry_interval_s=retry_interval,
         queue_workers=queue_workers,
         tick_ms=tick_ms,
+        shutdown_timeout_s=shutdown_timeout,
         log_level=log_level,
         # Hidden: the test suite runs every dev-mode scenario on the shared backends too.
         redis_uri=redis_uri,
@@ -493,6 +505,7 @@ def start(
     retry_interval: float | None,
     queue_workers: int,
     tick_ms: int,
+    shutdown_timeout: float,
     log_level: str,
     role: str,
     sqlite_dir: Path,
@@ -533,6 +546,7 @@ def start(
         retry_interval_s=retry_interval,
         queue_workers=queue_workers,
         tick_ms=tick_ms,
+        shutdown_timeout_s=shutdown_timeout,
         log_level=log_level,
         ui=not no_ui,
         mode="cloud",

@@ -22,6 +22,8 @@ class Settings:
     queue_workers: int = 100
     #: How often idle loops (worker, scheduler) look for work nothing woke them for.
     tick_ms: int = 1000
+    #: On SIGTERM/SIGINT, let the steps in flight finish for up to this long.
+    shutdown_timeout_s: float = 30.0
     #: Serve the dashboard and the GraphQL API (`inngestd start --no-ui` turns them off).
     ui: bool = True
     log_level: str = "info"

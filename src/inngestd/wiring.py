@@ -253,6 +253,34 @@ async def _wait_stopped(tasks: list[asyncio.Task[Any]], timeout_s: float) -> Non
             task.exception()  # retrieved: no "never retrieved" warning at exit
 
 
+def _announce(settings: Settings, sockets: list[socket.socket]) -> None:
+    if sockets:
+        port = sockets[0].getsockname()[1]
+        log.info("inngestd listening on http://%s:%d", settings.host, port)
+    else:
+        log.info("role worker: no HTTP server")
+    if settings.mode == "cloud":
+        log.info(
+            "start mode: role %s, %d event key(s), signing key%s enforced",
+            settings.role,
+            len(settings.event_keys),
+            " and fallback" if settings.signing_key_fallback else "",
+        )
+
+
+async def _drain(worker: Worker, timeout_s: float) -> None:
+    """Let the steps in flight finish before the tasks are cancelled. The HTTP server
+    stays up meanwhile: a TypeScript app posts checkpoints of its call in flight to it."""
+    left = await worker.drain(timeout_s)
+    if left:
+        log.warning(
+            "%d step(s) still running after %.0f s; another process (or the next start) "
+            "takes them over when their leases expire",
+            left,
+            timeout_s,
+        )
+
+
 async def serve(settings: Settings) -> None:
     clock = SystemClock()
     signer, auth = _keys(settings)
@@ -302,18 +330,7 @@ async def serve(settings: Settings) -> None:
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     sockets = _bind(settings.host, settings.port) if serve_http else []
-    if serve_http:
-        port = sockets[0].getsockname()[1]
-        log.info("inngestd listening on http://%s:%d", settings.host, port)
-    if settings.mode == "cloud":
-        log.info(
-            "start mode: role %s, %d event key(s), signing key%s enforced",
-            settings.role,
-            len(settings.event_keys),
-            " and fallback" if settings.signing_key_fallback else "",
-        )
-    if not serve_http:
-        log.info("role worker: no HTTP server")
+    _announce(settings, sockets)
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -348,6 +365,8 @@ async def serve(settings: Settings) -> None:
             log.error("%s stopped: %r", task.get_name(), task.exception())
     tasks += background
     log.info("shutting down")
+    if run_work:
+        await _drain(worker, settings.shutdown_timeout_s)
     server.should_exit = True
     for task in tasks:
         if task.get_name() != "http":

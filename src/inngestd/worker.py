@@ -32,6 +32,7 @@ class Worker:
         self._poll_ms = poll_ms
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        self._draining = False
         store.subscribe(self._on_notify)
 
     def _on_notify(self, topic: str) -> None:
@@ -56,7 +57,21 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*self._inflight, return_exceptions=True)
 
+    async def drain(self, timeout_s: float) -> int:
+        """Graceful shutdown: lease nothing more and let the steps in flight finish (their
+        results are stored) for up to `timeout_s`. Returns how many are still running;
+        whoever stops the worker then cancels them, and their leases expire (as if this
+        process had died), so another process takes them over."""
+        self._draining = True
+        self._wake.set()
+        pending = set(self._inflight)
+        if pending and timeout_s > 0:
+            _, pending = await asyncio.wait(pending, timeout=timeout_s)
+        return len(pending)
+
     async def _fill(self) -> None:
+        if self._draining:
+            return
         free = self._concurrency - len(self._inflight)
         while free > 0:
             leases = await self._store.queue.lease(

@@ -3,6 +3,7 @@ data dir, and check that nothing accepted is lost and no stored step runs again.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -211,3 +212,35 @@ def test_graceful_restart_keeps_apps_and_history(
     assert api.app("e2e-app") is not None, "apps lost across a restart"
     eid2 = api.send_one("e2e/chain", {"k": f"{k}-2", "n": 3})
     assert api.wait_for_run(eid2, "Completed")["output"] == run["output"]
+
+
+def test_sigterm_lets_the_step_in_flight_finish(
+    tmp_path: Any,
+    server_factory: Callable[..., ServerProcess],
+    app_factory: Callable[..., AppProcess],
+) -> None:
+    """Graceful shutdown: SIGTERM mid-step stops leasing but stores the step in flight
+    (0.5 s long) before exiting, so after a restart no step runs twice."""
+    st = _stack(tmp_path, server_factory, app_factory)
+    api, app, server = st.api, st.app, st.server
+    k = uid()
+    eid = api.send_one("e2e/slow", {"k": k})
+    wait_until(
+        lambda: app.count(f"slow:s1:{k}") >= 1, 30, message="slow run to reach s1"
+    )
+    assert server.proc is not None
+    server.proc.send_signal(signal.SIGTERM)
+    server.proc.wait(20)  # well under the 30 s/5 s shutdown timeouts' worst case
+    log = server.log_text()
+    assert "still running after" not in log, server.log_tail()
+    at_stop = app.counts()
+    assert at_stop.get(f"slow:s1:{k}") == 1, at_stop
+    # The next step was not started: no work was leased after the signal.
+    assert at_stop.get(f"slow:s3:{k}", 0) == 0, at_stop
+
+    server.start()
+    run = Api(server.url).wait_for_run(eid, "Completed", timeout=60)
+    assert run["output"] == list(range(SLOW_STEPS)), fmt(run)
+    counts = app.counts()
+    for i in range(SLOW_STEPS):
+        assert counts.get(f"slow:s{i}:{k}") == 1, (i, counts)
