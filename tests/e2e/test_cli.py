@@ -21,6 +21,7 @@ FLAGS = [
     "--persist",
     "--tick",
     "--config",
+    "--shutdown-timeout",
     "--retry-interval",
     "--log-level",
 ]

@@ -427,6 +427,7 @@ START_FLAGS = {
     "--tick": "INNGESTD_TICK",
     "--no-ui": "INNGESTD_NO_UI",
     "--config": "INNGESTD_CONFIG",
+    "--shutdown-timeout": "INNGESTD_SHUTDOWN_TIMEOUT",
     "--role": "INNGESTD_ROLE",
     "--log-level": "INNGESTD_LOG_LEVEL",
     "--sqlite-dir": "INNGESTD_SQLITE_DIR",
