@@ -500,29 +500,36 @@ def test_start_refuses_bad_configuration(
     assert message in re.sub(r"\s+", " ", p.stderr), p.stderr
 
 
-def test_start_reads_keys_from_the_environment(tmp_path: Path) -> None:
-    """INNGESTD_EVENT_KEY holds a comma/space separated list; keys and port from env."""
-    port = free_port()
+def _bare_start(
+    tmp_path: Path, port: int, env: dict[str, str], *args: str
+) -> ServerProcess:
+    """`inngestd start` with only `args` on its command line: the rest comes from `env`
+    (and whatever config file it names)."""
     server = ServerProcess(
         port=port,
         data_dir=tmp_path / "data",
         log_path=tmp_path / "inngestd.log",
         poll_interval=None,
     )
-    server._command = lambda: [  # type: ignore[method-assign]
-        PYTHON,
-        "-m",
-        "inngestd",
-        "start",
-    ]
-    server._env = lambda: subprocess_env(  # type: ignore[method-assign]
+    command = [PYTHON, "-m", "inngestd", "start", *args]
+    server._command = lambda: command  # type: ignore[method-assign]
+    server._env = lambda: subprocess_env(env)  # type: ignore[method-assign]
+    return server
+
+
+def test_start_reads_keys_from_the_environment(tmp_path: Path) -> None:
+    """INNGESTD_EVENT_KEY holds a comma/space separated list; keys and port from env."""
+    port = free_port()
+    server = _bare_start(
+        tmp_path,
+        port,
         {
             "INNGESTD_EVENT_KEY": "alpha, beta gamma",
             "INNGESTD_SIGNING_KEY": "signkey-prod-00ff",
             "INNGESTD_PORT": str(port),
             "INNGESTD_HOST": "127.0.0.1",
             "INNGESTD_SQLITE_DIR": str(tmp_path / "data"),
-        }
+        },
     )
     server.start()
     try:
@@ -547,19 +554,9 @@ def test_start_without_ui(tmp_path: Path) -> None:
     """--no-ui (here from INNGESTD_NO_UI, with INNGESTD_TICK): no dashboard and no
     GraphQL; events and the REST API still work."""
     port = free_port()
-    server = ServerProcess(
-        port=port,
-        data_dir=tmp_path / "data",
-        log_path=tmp_path / "inngestd.log",
-        poll_interval=None,
-    )
-    server._command = lambda: [  # type: ignore[method-assign]
-        PYTHON,
-        "-m",
-        "inngestd",
-        "start",
-    ]
-    server._env = lambda: subprocess_env(  # type: ignore[method-assign]
+    server = _bare_start(
+        tmp_path,
+        port,
         {
             "INNGESTD_EVENT_KEY": "alpha",
             "INNGESTD_SIGNING_KEY": "signkey-prod-00ff",
@@ -568,7 +565,7 @@ def test_start_without_ui(tmp_path: Path) -> None:
             "INNGESTD_SQLITE_DIR": str(tmp_path / "data"),
             "INNGESTD_NO_UI": "1",
             "INNGESTD_TICK": "200",
-        }
+        },
     )
     server.start()
     try:
@@ -602,23 +599,8 @@ def test_start_reads_a_config_file_below_the_environment(tmp_path: Path) -> None
         f"sqlite-dir: {tmp_path / 'data'}\n"
         "postgres-max-open-conns: 10\n"  # Go-only: accepted, ignored
     )
-    server = ServerProcess(
-        port=port,
-        data_dir=tmp_path / "data",
-        log_path=tmp_path / "inngestd.log",
-        poll_interval=None,
-    )
-    server._command = lambda: [  # type: ignore[method-assign]
-        PYTHON,
-        "-m",
-        "inngestd",
-        "start",
-        "--port",
-        str(port),
-    ]
-    server._env = lambda: subprocess_env(  # type: ignore[method-assign]
-        {"INNGEST_CONFIG": str(config), "INNGEST_EVENT_KEY": "gamma,delta"}
-    )
+    env = {"INNGEST_CONFIG": str(config), "INNGEST_EVENT_KEY": "gamma,delta"}
+    server = _bare_start(tmp_path, port, env, "--port", str(port))
     server.start()
     try:
         with httpx.Client(base_url=server.url, timeout=10) as http:
