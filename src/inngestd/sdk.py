@@ -96,6 +96,20 @@ class HTTPSDK:
         if self._session is not None:
             await self._session.close()
 
+    async def serves_sdk(self, url: str, timeout_s: float = 2.0) -> bool:
+        """Whether `url` answers a GET as an Inngest SDK does (`X-Inngest-SDK` header):
+        how dev mode's discovery tells an app's endpoint from any web server."""
+        try:
+            async with self._client().get(
+                url,
+                headers={"X-Inngest-Server-Kind": self._server_kind},
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
+                allow_redirects=False,
+            ) as resp:
+                return "X-Inngest-SDK" in resp.headers
+        except (TimeoutError, aiohttp.ClientError, OSError):
+            return False
+
     async def sync(self, url: str) -> SyncReply:
         """Ask the app at `url` to register itself (the PUT handshake)."""
         try:

@@ -12,7 +12,7 @@ from typing import Any
 
 import uvicorn
 
-from inngestd import cron
+from inngestd import cron, discovery
 from inngestd.api.app import Services, create_app
 from inngestd.api.auth import AuthConfig
 from inngestd.clock import SystemClock
@@ -253,6 +253,29 @@ async def _wait_stopped(tasks: list[asyncio.Task[Any]], timeout_s: float) -> Non
             task.exception()  # retrieved: no "never retrieved" warning at exit
 
 
+DISCOVERY_EVERY_S = 5.0
+
+
+def _discover(
+    settings: Settings, sdk: HTTPSDK, registry: Registry
+) -> Coroutine[Any, Any, None]:
+    """Dev mode's discovery loop; URLs the -u flags already name (on any loopback
+    spelling) and this server's own port are left alone."""
+    given = {discovery.loopback_key(u) for u in settings.sdk_urls}
+
+    def exclude(url: str) -> bool:
+        key = discovery.loopback_key(url)
+        return key in given or (key is not None and key[0] == settings.port)
+
+    return discovery.run(
+        discovery.ports_to_scan(),
+        sdk.serves_sdk,
+        lambda url: registry.poll([url], settings.poll_interval_s),
+        settings.poll_interval_s or DISCOVERY_EVERY_S,
+        exclude=exclude,
+    )
+
+
 def _announce(settings: Settings, sockets: list[socket.socket]) -> None:
     if sockets:
         port = sockets[0].getsockname()[1]
@@ -351,6 +374,10 @@ async def serve(settings: Settings) -> None:
     background = [
         asyncio.create_task(t, name=n) for n, t in backend.tasks(functions, run_work)
     ]
+    if run_work and settings.discovery:
+        background.append(
+            asyncio.create_task(_discover(settings, sdk, registry), name="discovery")
+        )
     if settings.sdk_urls and not run_work:
         log.warning("role api: the -u URLs are synced by worker processes, not here")
     elif settings.sdk_urls:
