@@ -264,10 +264,13 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
 )
 @click.option(
     "--data-dir",
+    "--sqlite-dir",
+    "data_dir",
     default=".inngestd",
     show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory of the SQLite database; runs and events survive restarts.",
+    **_env("SQLITE_DIR"),
 )
 @click.option(
     "--redis-uri", default=None, hidden=True, help="Use Redis + PostgreSQL (tests)."
