@@ -44,6 +44,10 @@ class AppNotFound(NotFound):
 
 
 # -- bad input --------------------------------------------------------------------------------
+class StepNotFound(NotFound):
+    """Step not found in the run."""
+
+
 class InvalidInput(InngestdError):
     """Invalid input."""
 

@@ -169,6 +169,25 @@ def test_rerun_a_finished_run(page: Page, stack: Stack, shot: Shot, k: str) -> N
     expect(page.locator(f"tr[data-run-id='{run['run_id']}']")).to_be_visible()
 
 
+def test_rerun_from_a_step(page: Page, stack: Stack, shot: Shot, k: str) -> None:
+    run = stack.api.wait_for_run(stack.api.send_one("e2e/chain", {"k": k, "n": 4}))
+    page.goto(f"/runs/{run['run_id']}")
+    expect(page.locator("#run-status .badge")).to_have_text("COMPLETED")
+    page.locator(".tl-item[data-step='b'] .tl-row").click()
+    page.locator(".tl-item[data-step='b'] button.rerun-from").click()
+
+    expect(page).not_to_have_url(re.compile(f"/runs/{run['run_id']}$"))
+    new_id = _run_id(page.url)
+    expect(page.locator("#run-id")).to_have_text(new_id)
+    expect(page.locator("#run-status .badge")).to_have_text("COMPLETED")
+    # The new run called b and c again; a's result was carried over.
+    expect(page.locator(".tl-item[data-step='c']")).to_be_visible()
+    shot(page, "run-rerun-from-step")
+    assert stack.api.run(new_id)["output"] == run["output"]
+    assert stack.app.count(f"chain:a:{k}") == 1
+    assert stack.app.count(f"chain:b:{k}") == 2
+
+
 def test_failures_and_retries_are_visible(
     page: Page, stack: Stack, shot: Shot, k: str
 ) -> None:

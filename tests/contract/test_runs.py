@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import orjson
 
 from inngestd.domain import effects as fx
@@ -60,6 +62,21 @@ async def test_schedule_creates_a_run_and_its_first_item(store: Store) -> None:
     assert lease.item == plan.first_item
     assert await store.runs.load("missing") is None
     assert await store.runs.get_run("missing") is None
+
+
+async def test_a_new_run_can_start_with_step_results(store: Store) -> None:
+    """A rerun from a step: the steps before it are memoised when the run is created,
+    in their order, and the first call is the run's usual start (no extra discovery)."""
+    [ev] = await store.events.append([event("app/go")])
+    plan = dataclasses.replace(
+        new_run(ev), steps=[("s-b", MEMO_B), ("s-a", MEMO_A), ("s-n", b"null")]
+    )
+    [run] = await store.runs.schedule([SchedulePlan(ev, new_runs=[plan])], NOW)
+    ctx = await store.runs.load(run.id)
+    assert ctx is not None
+    assert ctx.stack == ["s-b", "s-a", "s-n"]
+    assert ctx.steps == {"s-b": MEMO_B, "s-a": MEMO_A, "s-n": b"null"}
+    assert [lease.item for lease in await lease_all(store)] == [plan.first_item]
 
 
 async def test_schedule_marks_events_scheduled(store: Store) -> None:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from tests.e2e.harness import Api, fmt, wait_until
+from tests.e2e.harness import Api, AppProcess, fmt, wait_until
 
 GET_RUN = """
 query GetRun($run_id: String!) {
@@ -374,3 +374,27 @@ def test_gql_errors(api: Api) -> None:
     assert r.json()["data"] == {}, r.text
     body = _gql(api, GET_OUTPUT, {"output_id": "not-an-id"})
     assert body["errors"], fmt(body)
+
+
+RERUN_FROM = """
+mutation($id: ULID!, $from: RerunFromStepInput) { rerun(runID: $id, fromStep: $from) }
+"""
+
+
+def test_gql_rerun_from_a_step(api: Api, app: AppProcess, k: str) -> None:
+    run = api.wait_for_run(api.send_one("e2e/chain", {"k": k, "n": 3}), "Completed")
+    got = _run_detail_when(api, run["run_id"], lambda spans: "c" in spans)
+    step_c = {c["name"]: c["stepID"] for c in got["trace"]["childrenSpans"]}["c"]
+
+    body = _gql(api, RERUN_FROM, {"id": run["run_id"], "from": {"stepID": step_c}})
+    assert not body.get("errors"), fmt(body)
+    done = api.wait_run_status(body["data"]["rerun"], "Completed")
+    assert done["output"] == run["output"]
+    assert [app.count(f"chain:{s}:{k}") for s in "abc"] == [1, 1, 2]
+
+    for bad, message in [
+        ({"stepID": "nope"}, "step 'nope' not found"),
+        ({"stepID": step_c, "input": "e30="}, "new input is not supported"),
+    ]:
+        body = _gql(api, RERUN_FROM, {"id": run["run_id"], "from": bad})
+        assert message in body["errors"][0]["message"], fmt(body)

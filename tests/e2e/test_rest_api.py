@@ -132,6 +132,43 @@ def test_rerun_completed_run_runs_again(api: Api, app: AppProcess, k: str) -> No
     assert app.count(f"chain:a:{k}") == 2, "a rerun starts from scratch"
 
 
+def test_rerun_from_a_step_keeps_the_steps_before_it(
+    api: Api, app: AppProcess, k: str
+) -> None:
+    run = api.wait_for_run(api.send_one("e2e/chain", {"k": k, "n": 2}), "Completed")
+    steps = {
+        s["name"]: s["step_id"]
+        for s in _get(api, f"/v1/runs/{run['run_id']}/steps")["data"]
+    }
+    assert {"a", "b", "c"} <= set(steps), steps
+
+    new = _post(api, f"/v1/runs/{run['run_id']}/rerun", {"from_step": steps["b"]})[
+        "data"
+    ]
+    assert new["run_id"] != run["run_id"]
+    done = api.wait_run_status(new["run_id"], "Completed")
+    assert done["output"] == run["output"]
+    # a's result was carried over; b and c ran again.
+    assert app.count(f"chain:a:{k}") == 1
+    assert app.count(f"chain:b:{k}") == 2
+    assert app.count(f"chain:c:{k}") == 2
+
+    # From the first step: everything runs again.
+    again = _post(api, f"/v1/runs/{run['run_id']}/rerun", {"from_step": steps["a"]})[
+        "data"
+    ]
+    api.wait_run_status(again["run_id"], "Completed")
+    assert app.count(f"chain:a:{k}") == 2
+
+    bad = _post(
+        api, f"/v1/runs/{run['run_id']}/rerun", {"from_step": "nope"}, status=404
+    )
+    assert "step 'nope' not found" in bad["error"], bad
+    bad = _post(api, f"/v1/runs/{run['run_id']}/rerun", {"from_step": 3}, status=400)
+    assert "from_step" in bad["error"], bad
+    assert len(api.runs_for_event(run["event_id"])) == 3
+
+
 def test_functions_and_app_functions(api: Api) -> None:
     fns = _get(api, "/v1/functions")["data"]
     slugs = [f["slug"] for f in fns]

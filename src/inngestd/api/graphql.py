@@ -418,9 +418,14 @@ async def _cancel_run(_: Any, info: Info, runID: str) -> Any:
 async def _rerun(
     _: Any, info: Info, runID: str, fromStep: Any = None, **_kw: Any
 ) -> str:
+    step_id = None
     if fromStep is not None:
-        raise errors.InvalidInput("rerun from a step is not supported by inngestd yet")
-    return (await rest.rerun(_ctx(info).services, runID)).id
+        if fromStep.get("input") is not None:
+            raise errors.InvalidInput(
+                "rerun from a step with a new input is not supported by inngestd"
+            )
+        step_id = str(fromStep["stepID"])
+    return (await rest.rerun(_ctx(info).services, runID, step_id)).id
 
 
 SCHEMA = make_executable_schema(

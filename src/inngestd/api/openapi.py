@@ -187,10 +187,11 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, tuple[str, ...], Any, Any]] = 
         _list("Job"),
     ),
     ("POST", "/v1/runs/{run_id}/rerun"): (
-        "Start a new run with the same events",
+        "Start a new run with the same events; with from_step (a step id from "
+        "/v1/runs/{run_id}/steps) the results of the steps before it are kept",
         "runs",
         (),
-        None,
+        {"type": "object", "properties": {"from_step": {"type": "string"}}},
         _data(_ref("Run")),
     ),
     ("POST", "/v0/gql"): (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from inngestd.api.views import (
 )
 from inngestd.domain.events import FUNCTION_INVOKED, Event, make_event
 from inngestd.domain.functions import Function
-from inngestd.domain.runs import Run, RunStatus
+from inngestd.domain.runs import Run, RunContext, RunStatus
 from inngestd.store.base import RunFilter, SchedulePlan
 
 # A JSON body of an action (invoke, sync) is small; refuse anything larger unread.
@@ -114,12 +115,33 @@ async def find_function(services: Services, slug: str) -> Function:
     raise errors.FunctionNotFound(f"function {slug!r} not found")
 
 
-async def rerun(services: Services, run_id: str) -> Run:
-    """Start a new run of the same function with the same events (all of a batch)."""
+async def _steps_before(
+    services: Services, ctx_: RunContext, step_id: str
+) -> list[tuple[str, bytes]]:
+    """The memos a rerun from `step_id` starts with: every step that completed before it
+    (all completed steps when `step_id` itself never completed)."""
+    run_id = ctx_.run.id
+    if step_id in ctx_.steps:
+        return [(s, ctx_.steps[s]) for s in ctx_.stack[: ctx_.stack.index(step_id)]]
+    spans = await services.store.runs.spans(run_id)
+    if not any(s.step_id == step_id for s in spans):
+        raise errors.StepNotFound(f"step {step_id!r} not found in run {run_id!r}")
+    if not ctx_.stack and any(s.status == "COMPLETED" for s in spans):
+        # Start mode keeps step results in Redis for --hot-retention after a run ends.
+        raise errors.Conflict(
+            f"the step results of run {run_id!r} are no longer kept; rerun it whole"
+        )
+    return [(s, ctx_.steps[s]) for s in ctx_.stack]
+
+
+async def rerun(services: Services, run_id: str, from_step: str | None = None) -> Run:
+    """Start a new run of the same function with the same events (all of a batch);
+    `from_step` keeps the results of the steps before that step, so it runs next."""
     store, now = services.store, services.clock.now_ms()
     ctx_ = await store.runs.load(run_id)
     if ctx_ is None:
         raise errors.RunNotFound(f"run {run_id!r} not found")
+    seeds = [] if from_step is None else await _steps_before(services, ctx_, from_step)
     fn = await find_function(services, ctx_.run.function_id)
     first = await store.events.get(ctx_.run.event_id)
     if first is None:
@@ -134,6 +156,7 @@ async def rerun(services: Services, run_id: str) -> Run:
         for p in ctx_.events[1:]
     ]
     new = services.scheduler.new_run(fn, events, now, key=ids.new_ulid(now))
+    new = dataclasses.replace(new, steps=seeds)
     created = await store.runs.schedule([SchedulePlan(first, new_runs=[new])], now)
     if not created:  # only an idempotency clash on a fresh ULID key could do this
         raise errors.Conflict(f"run {run_id!r} could not be rerun")
@@ -267,8 +290,12 @@ async def run_jobs(request: Request) -> Response:
 
 
 async def rerun_run(request: Request) -> Response:
+    """`POST /v1/runs/{id}/rerun`, optionally with `{"from_step": "<step id>"}`."""
     _store, _clock, services = ctx(request)
-    run = await rerun(services, request.path_params["run_id"])
+    from_step = (await _json_object(request)).get("from_step")
+    if from_step is not None and (not isinstance(from_step, str) or not from_step):
+        raise errors.InvalidInput("from_step must be a step id (a non-empty string)")
+    run = await rerun(services, request.path_params["run_id"], from_step)
     return responses.json({"data": run_view(run)})
 
 

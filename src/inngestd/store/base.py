@@ -101,6 +101,9 @@ class NewRun:
     rate: RateGate | None = None
     singleton: SingletonGate | None = None
     start_timeout_ms: int | None = None
+    #: Step memos the run starts with, in the order they completed (a rerun from a step
+    #: carries over the steps before it).
+    steps: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,5 +51,6 @@ export const api = {
   run: (id) => request("GET", `/v1/runs/${enc(id)}`),
   steps: (id) => request("GET", `/v1/runs/${enc(id)}/steps`),
   cancel: (id) => request("DELETE", `/v1/runs/${enc(id)}`),
-  rerun: (id) => request("POST", `/v1/runs/${enc(id)}/rerun`),
+  rerun: (id, fromStep) => request("POST", `/v1/runs/${enc(id)}/rerun`,
+    fromStep ? { from_step: fromStep } : undefined),
 };

@@ -1,4 +1,5 @@
-// Run detail: status, output or error, trigger event, step timeline; Cancel and Rerun.
+// Run detail: status, output or error, trigger event, step timeline; Cancel, Rerun and
+// Rerun from a step.
 import { api } from "./api.js";
 import { h, mount, link, when, duration, pageHeader, errorBox, jsonView, errorView, statusBadge, toast, TERMINAL } from "./dom.js";
 import { renderTimeline, memoParts } from "./timeline.js";
@@ -44,8 +45,20 @@ export function runPage(view, { id }) {
       drawFacts(facts, run, event);
       drawOutput(output, run);
     }
-    renderTimeline(timeline, run, spans, expanded); // running bars grow with time
+    renderTimeline(timeline, run, spans, expanded, rerunFrom); // running bars grow
     if (ended) return false;
+  }
+
+  async function rerunFrom(stepId) {
+    try {
+      const { data } = await api.rerun(id, stepId);
+      toast("Rerun started from the step", "ok");
+      navigate(`/runs/${data.run_id}`);
+      return true;
+    } catch (err) {
+      toast(err.message, "error");
+      return false;
+    }
   }
 
   let stop = poll(refresh, 1000);

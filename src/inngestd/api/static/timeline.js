@@ -1,5 +1,5 @@
 // The step timeline: one row per step attempt, bars drawn to scale against the run's span.
-import { h, mount, duration, fmtTime, jsonView, errorView } from "./dom.js";
+import { h, mount, duration, fmtTime, jsonView, errorView, TERMINAL } from "./dom.js";
 
 const PARKED = new Set(["SLEEPING", "WAITING", "INVOKING"]);
 const t = (iso) => (iso ? Date.parse(iso) : null);
@@ -48,8 +48,9 @@ export function memoParts(output, status) {
 
 /**
  * Render into `box`. `expanded` is a Set of row keys kept across refreshes.
+ * `rerunFrom(stepId)`, when given, adds "Rerun from this step" to an ended run's steps.
  */
-export function renderTimeline(box, run, spans, expanded) {
+export function renderTimeline(box, run, spans, expanded, rerunFrom = null) {
   if (!spans.length) {
     return mount(box, h("p.muted", run.status === "Queued" ? "Waiting for the first call…" : "No steps recorded."));
   }
@@ -77,7 +78,7 @@ export function renderTimeline(box, run, spans, expanded) {
       type: "button", "aria-expanded": String(open),
       onclick: () => {
         if (expanded.has(key)) expanded.delete(key); else expanded.add(key);
-        renderTimeline(box, run, spans, expanded);
+        renderTimeline(box, run, spans, expanded, rerunFrom);
       },
     },
       h("span.tl-label",
@@ -88,16 +89,24 @@ export function renderTimeline(box, run, spans, expanded) {
       h("span.tl-track", bar, parked),
       h("span.tl-dur", duration((parkedUntil ?? end) - start)));
     return h("li.tl-item", { dataset: { key, status: span.status, step: span.name } },
-      head, open ? details(span, start, end, parkedUntil) : null);
+      head, open ? details(span, start, end, parkedUntil,
+        rerunFrom && TERMINAL.has(run.status) ? rerunFrom : null) : null);
   });
   return mount(box, h("div.timeline",
     h("div.tl-head", h("span.tl-label", "Step"), axis, h("span.tl-dur", duration(to - from))),
     h("ol.tl-list", list)));
 }
 
-function details(span, start, end, parkedUntil) {
+function details(span, start, end, parkedUntil, rerunFrom) {
   const { data, error } = memoParts(span.output, span.status);
-  return h("div.tl-details",
+  const rerun = rerunFrom ? h("button.small.rerun-from", {
+    type: "button",
+    onclick: async () => {
+      rerun.disabled = true;
+      if (!(await rerunFrom(span.step_id))) rerun.disabled = false;
+    },
+  }, "Rerun from this step") : null;
+  return h("div.tl-details", rerun,
     h("dl.facts.small",
       h("div", h("dt", "Step ID"), h("dd.mono", span.step_id)),
       h("div", h("dt", "Op"), h("dd.mono", span.op)),

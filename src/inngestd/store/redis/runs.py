@@ -61,6 +61,8 @@ def new_run_arg(new: NewRun, now_ms: int, blobs: Blobs) -> dict[str, Any]:
     }
     if new.events:
         d["ev0"] = blobs.add(orjson.dumps(new.events[0].payload))
+    if new.steps:
+        d["steps"] = [[sid, blobs.add(memo)] for sid, memo in new.steps]
     if new.rate is not None:
         r = new.rate
         d["rate"] = {

@@ -242,6 +242,8 @@ def _create_run(conn: sqlite3.Connection, new: NewRun, now_ms: int) -> Run | Non
     _insert_run(conn, new, RunStatus.SKIPPED if skip else run.status, skip, now_ms)
     if skip:
         return replace(run, status=RunStatus.SKIPPED, reason=skip, ended_ms=now_ms)
+    for step_id, memo in new.steps:
+        _save_step(conn, run, step_id, memo, now_ms, discover=False)
     insert_item(conn, new.first_item, now_ms)
     for pause in new.pauses:
         _insert_pause(conn, run, pause, pause.after_seq)

@@ -96,6 +96,8 @@ local function create_run(nr, now)
   end
   insert_run(nr, nr.run.st, nil, now)
   local run = get_run(nr.run.id)
+  -- steps: {{step_id, blob index of the memo}...} carried over by a rerun from a step
+  for _, st in ipairs(list(nr.steps)) do save_step(run, st[1], blob(st[2]), now, false) end
   insert_item(nr.first, now)
   for _, p in ipairs(list(nr.pauses)) do insert_pause(run, p, p.after_seq) end
   local sto = tonumber(opt(nr.sto))
