@@ -188,6 +188,22 @@ def test_rerun_from_a_step(page: Page, stack: Stack, shot: Shot, k: str) -> None
     assert stack.app.count(f"chain:b:{k}") == 2
 
 
+def test_search_runs_with_cel(page: Page, stack: Stack, shot: Shot, k: str) -> None:
+    eids = [stack.api.send_one("e2e/chain", {"k": k, "n": n}) for n in (1, 7)]
+    runs = [stack.api.wait_for_run(e) for e in eids]
+    page.goto("/runs")
+    box = page.locator("#runs-query")
+    box.fill(f'event.data.k == "{k}" && output.a > 5')
+    box.press("Enter")
+    expect(page).to_have_url(re.compile(r"[?&]q="))
+    expect(page.locator("tr[data-run-id]")).to_have_count(1)
+    expect(page.locator(f"tr[data-run-id='{runs[1]['run_id']}']")).to_be_visible()
+    shot(page, "runs-search")
+    box.fill("output.a >")
+    box.press("Enter")
+    expect(page.locator(".runs .error-box")).to_contain_text("invalid expression")
+
+
 def test_failures_and_retries_are_visible(
     page: Page, stack: Stack, shot: Shot, k: str
 ) -> None:

@@ -398,3 +398,49 @@ def test_gql_rerun_from_a_step(api: Api, app: AppProcess, k: str) -> None:
     ]:
         body = _gql(api, RERUN_FROM, {"id": run["run_id"], "from": bad})
         assert message in body["errors"][0]["message"], fmt(body)
+
+
+SEARCH_RUNS = """
+query($q: String) {
+  runs(first: 10, orderBy: [{field: QUEUED_AT, direction: DESC}],
+       filter: {from: "2020-01-01T00:00:00Z", functionIDs: ["e2e-app-chain"], query: $q}) {
+    edges { node { id } }
+    totalCount
+  }
+}
+"""
+SEARCH_EVENTS = """
+query($q: String) {
+  eventsV2(first: 10, filter: {from: "2020-01-01T00:00:00Z", query: $q}) {
+    edges { node { id name } }
+  }
+}
+"""
+
+
+def test_gql_cel_search_of_runs_and_events(api: Api, k: str) -> None:
+    eids = [api.send_one("e2e/chain", {"k": k, "n": n}) for n in (1, 5, 9)]
+    runs = [api.wait_for_run(e, "Completed") for e in eids]
+    query = f'event.data.k == "{k}" && output.sum > 40'  # n=5: 6+60, n=9: 10+100
+
+    def found() -> list[str] | None:
+        body = _gql(api, SEARCH_RUNS, {"q": query})
+        assert not body.get("errors"), fmt(body)
+        ids = [e["node"]["id"] for e in body["data"]["runs"]["edges"]]
+        # The listing is fed a moment behind the runs with Redis + PostgreSQL.
+        return ids if len(ids) == 2 else None
+
+    ids = wait_until(found, 10, message="the search to list the two runs")
+    assert ids == [runs[2]["run_id"], runs[1]["run_id"]]
+    body = _gql(api, SEARCH_RUNS, {"q": query})
+    assert body["data"]["runs"]["totalCount"] == 2, fmt(body)
+
+    body = _gql(api, SEARCH_EVENTS, {"q": f'event.data.k == "{k}" && event.data.n < 6'})
+    assert not body.get("errors"), fmt(body)
+    assert [e["node"]["id"] for e in body["data"]["eventsV2"]["edges"]] == [
+        eids[1],
+        eids[0],
+    ]
+
+    bad = _gql(api, SEARCH_RUNS, {"q": "output.sum >"})
+    assert "invalid expression" in bad["errors"][0]["message"], fmt(bad)

@@ -169,6 +169,23 @@ def test_rerun_from_a_step_keeps_the_steps_before_it(
     assert len(api.runs_for_event(run["event_id"])) == 3
 
 
+def test_list_runs_with_a_cel_query(api: Api, k: str) -> None:
+    eids = [api.send_one("e2e/chain", {"k": k, "n": n}) for n in (2, 4)]
+    runs = [api.wait_for_run(e, "Completed") for e in eids]
+    query = f'event.data.k == "{k}" && output.a == 5'  # n=4 gives a=5
+
+    def listed() -> list[dict[str, Any]] | None:
+        data = _get(api, "/v1/runs", query=query, limit=5)["data"]
+        return data or None
+
+    [row] = wait_until(listed, 10, message="the search to list the run")
+    assert row["run_id"] == runs[1]["run_id"]
+    body = _get(api, "/v1/runs", 400, query="output.a ==")
+    assert "invalid expression" in body["error"], body
+    body = _get(api, "/v1/runs", 400, query="steps.a == 1")
+    assert "undeclared reference" in body["error"], body
+
+
 def test_functions_and_app_functions(api: Api) -> None:
     fns = _get(api, "/v1/functions")["data"]
     slugs = [f["slug"] for f in fns]

@@ -33,10 +33,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from inngestd import errors
+from inngestd import errors, search
 from inngestd.api import graphql_types as gt
 from inngestd.api import responses, rest
 from inngestd.api.context import MAX_BODY_BYTES, Services, read_body
+from inngestd.domain.expressions import compile_search
 from inngestd.domain.functions import App, Function
 from inngestd.store.base import RunFilter, RunRow, RunTrace
 
@@ -161,8 +162,8 @@ async def _event_v2(_: Any, info: Info, id: str) -> Any:
 async def _events_v2(
     _: Any, info: Info, first: int, filter: Any, after: str | None = None
 ) -> Any:
-    if filter.get("query"):
-        raise errors.InvalidInput("CEL event search is not supported by inngestd yet")
+    text = filter.get("query") or None
+    expr = compile_search(text) if text else None
     if not 1 <= first <= MAX_PAGE:
         raise errors.InvalidInput(f"first must be between 1 and {MAX_PAGE}")
     if after is not None and not after.isdigit():
@@ -172,7 +173,13 @@ async def _events_v2(
     internal = filter.get("includeInternalEvents", False)
     since, until = filter["from"], filter.get("until")
     found = []
+    # With a query, a rare match must not make one request read the whole log: past
+    # SCAN_LIMIT events the page ends early and its cursor continues the scan.
+    budget = search.SCAN_LIMIT if expr is not None else None
+    resume: int | None = None
     for name in names:
+        if budget is not None and budget <= 0:
+            break
         before = int(after) if after else None
         while True:
             batch = await store.events.recent(
@@ -181,10 +188,17 @@ async def _events_v2(
             for ev in batch:
                 if ev.received_ms < since:
                     break
-                if (until is None or ev.received_ms < until) and (
-                    internal or not ev.name.startswith("inngest/")
+                if budget is not None:
+                    budget -= 1
+                if (
+                    (until is None or ev.received_ms < until)
+                    and (internal or not ev.name.startswith("inngest/"))
+                    and (expr is None or expr.matches({"event": ev.payload}))
                 ):
                     found.append(ev)
+                if budget == 0:
+                    resume = ev.seq if resume is None else max(resume, ev.seq)
+                    break
             else:
                 if len(batch) == first + 1 and len(found) <= first:
                     before = batch[-1].seq
@@ -192,13 +206,16 @@ async def _events_v2(
             break
     found.sort(key=lambda e: e.seq, reverse=True)
     page = found[:first]
+    end = str(page[-1].seq) if page else None
+    if resume is not None and len(found) <= first:
+        end = str(resume)
     return {
         "edges": [{"node": gt.event_v2(e), "cursor": str(e.seq)} for e in page],
         "pageInfo": {
-            "hasNextPage": len(found) > first,
+            "hasNextPage": len(found) > first or resume is not None,
             "hasPreviousPage": after is not None,
             "startCursor": str(page[0].seq) if page else None,
-            "endCursor": str(page[-1].seq) if page else None,
+            "endCursor": end,
         },
         "totalCount": len(found),
     }
@@ -217,8 +234,6 @@ async def _event_runs(obj: dict[str, Any], info: Info) -> Any:
 
 
 def _run_filter(flt: dict[str, Any]) -> RunFilter:
-    if flt.get("query"):
-        raise errors.InvalidInput("CEL run search is not supported by inngestd yet")
     return RunFilter(
         statuses=rest.parse_statuses(flt.get("status") or []),
         function_ids=frozenset(flt.get("functionIDs") or []),
@@ -243,9 +258,14 @@ async def _runs(
     if not 1 <= first <= MAX_PAGE:
         raise errors.InvalidInput(f"first must be between 1 and {MAX_PAGE}")
     flt = _run_filter(filter)
-    page = await _ctx(info).services.store.history.list_runs(
-        flt, cursor=after, limit=first
-    )
+    store = _ctx(info).services.store
+    text = filter.get("query") or None
+    if text is None:
+        page = await store.history.list_runs(flt, cursor=after, limit=first)
+    else:
+        page = await search.search_runs(
+            store.history, store.events, flt, text, cursor=after, limit=first
+        )
     edges = [
         {"node": gt.run_v2(r), "cursor": c}
         for r, c in zip(page.rows, page.row_cursors, strict=True)
@@ -259,12 +279,18 @@ async def _runs(
             "endCursor": edges[-1]["cursor"] if edges else None,
         },
         "_filter": flt,
+        "_query": text,
     }
 
 
 @connection.field("totalCount")
 async def _total(obj: dict[str, Any], info: Info, **_: Any) -> int:
-    return await _ctx(info).services.store.history.count_runs(obj["_filter"])
+    store = _ctx(info).services.store
+    if obj.get("_query"):
+        return await search.count_runs(
+            store.history, store.events, obj["_filter"], obj["_query"]
+        )
+    return await store.history.count_runs(obj["_filter"])
 
 
 @query.field("run")

@@ -46,6 +46,11 @@ _QUERY = {
         " SKIPPED (any case)",
     ),
     "function_id": ("string", "Comma-separated function slugs"),
+    "query": (
+        "string",
+        "A CEL expression over `event` (the trigger event) and `output` (the run's"
+        " output); checks at most 2,000 candidate runs per request, the cursor goes on",
+    ),
     "app_id": ("string", "Comma-separated app ids"),
     "after": ("string", "Runs created at or after: epoch ms or RFC 3339"),
     "before": ("string", "Runs created before: epoch ms or RFC 3339"),
@@ -153,7 +158,16 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, tuple[str, ...], Any, Any]] = 
     ("GET", "/v1/runs"): (
         "List runs, newest first (keyset pagination)",
         "runs",
-        ("status", "function_id", "app_id", "after", "before", "limit", "cursor"),
+        (
+            "status",
+            "function_id",
+            "app_id",
+            "after",
+            "before",
+            "query",
+            "limit",
+            "cursor",
+        ),
         None,
         _list("Run", cursor=True),
     ),

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from inngestd import __version__, errors, ids
+from inngestd import __version__, errors, ids, search
 from inngestd.api import openapi, responses
 from inngestd.api.context import Services, ctx, guard, int_param, read_body
 from inngestd.api.views import (
@@ -24,6 +24,7 @@ from inngestd.api.views import (
     span_view,
 )
 from inngestd.domain.events import FUNCTION_INVOKED, Event, make_event
+from inngestd.domain.expressions import compile_search
 from inngestd.domain.functions import Function
 from inngestd.domain.runs import Run, RunContext, RunStatus
 from inngestd.store.base import RunFilter, SchedulePlan
@@ -269,8 +270,16 @@ async def list_runs(request: Request) -> Response:
     flt = run_filter(request)
     limit = int_param(request, "limit", 50, 1, 1000)
     cursor = request.query_params.get("cursor") or None
+    query = request.query_params.get("query") or None
+    if query is not None:
+        compile_search(query)  # first, so that its errors name the expression
     try:
-        page = await store.history.list_runs(flt, cursor=cursor, limit=limit)
+        if query is None:
+            page = await store.history.list_runs(flt, cursor=cursor, limit=limit)
+        else:
+            page = await search.search_runs(
+                store.history, store.events, flt, query, cursor=cursor, limit=limit
+            )
     except errors.InvalidInput:
         raise errors.InvalidInput(
             f"query parameter 'cursor' is not a cursor this API returned: {cursor!r}"

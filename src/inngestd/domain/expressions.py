@@ -19,13 +19,20 @@ __all__ = [
     "ExpressionEvalError",
     "bind",
     "compile_expression",
+    "compile_search",
 ]
 
 #: The names an expression may refer to; each is declared as DYN (in practice a JSON map).
 VARIABLES: Final[tuple[str, ...]] = ("event", "async", "vars")
+#: What a run search (`search.py`) may refer to: the trigger event and the run's output.
+SEARCH_VARIABLES: Final[tuple[str, ...]] = ("event", "output")
 
 _ENV: Final[Any] = cel.NewEnv(
     variables=dict.fromkeys(VARIABLES, cel.Type.DYN),
+    extensions=[ext_strings.ExtStrings()],
+)
+_SEARCH_ENV: Final[Any] = cel.NewEnv(
+    variables=dict.fromkeys(SEARCH_VARIABLES, cel.Type.DYN),
     extensions=[ext_strings.ExtStrings()],
 )
 _ERROR_TYPE: Final[Any] = cel.Type.ERROR
@@ -100,19 +107,21 @@ def bind(variables: Mapping[str, object]) -> Bindings:
 class Expression:
     """A compiled CEL expression; immutable and safe to share."""
 
-    __slots__ = ("_program", "source")
+    __slots__ = ("_env", "_program", "source")
 
-    def __init__(self, source: str, program: Any) -> None:
+    def __init__(self, source: str, program: Any, env: Any = None) -> None:
         self.source: Final[str] = source
         self._program: Final[Any] = program
+        self._env: Final[Any] = _ENV if env is None else env
 
     def __repr__(self) -> str:
         return f"Expression({self.source!r})"
 
     def _eval(self, variables: Mapping[str, object] | Bindings) -> Any:
-        if not isinstance(variables, Bindings):
-            variables = Bindings(variables)
-        return self._program.eval(variables._activation)
+        if isinstance(variables, Bindings):
+            return self._program.eval(variables._activation)
+        data = variables if isinstance(variables, dict) else dict(variables)
+        return self._program.eval(self._env.Activation(data=data))
 
     def evaluate(self, variables: Mapping[str, object] | Bindings) -> object:
         """Evaluate against `variables` (keys among `VARIABLES`) and return a plain Python value.
@@ -145,10 +154,20 @@ def compile_expression(source: str) -> Expression:
 
     Raises `errors.InvalidExpression` naming the expression and the problem.
     """
+    return _compile(_ENV, source)
+
+
+@functools.lru_cache(maxsize=256)
+def compile_search(source: str) -> Expression:
+    """As `compile_expression`, for a search over `SEARCH_VARIABLES`."""
+    return _compile(_SEARCH_ENV, source)
+
+
+def _compile(env: Any, source: str) -> Expression:
     if not source.strip():
         raise errors.InvalidExpression(f"invalid expression {source!r}: it is empty")
     try:
-        program = _ENV.compile(source)
+        program = env.compile(source)
     except (RuntimeError, ValueError, TypeError) as exc:
         raise errors.InvalidExpression(_compile_message(source, exc)) from exc
-    return Expression(source, program)
+    return Expression(source, program, env)

@@ -1,4 +1,5 @@
-// Runs: filter by status, function and time range; live updates; cursor "load more".
+// Runs: filter by status, function, time range and a CEL query; live updates; cursor
+// "load more".
 import { api } from "./api.js";
 import { h, mount, link, when, duration, pageHeader, emptyState, errorBox, statusBadge, TERMINAL } from "./dom.js";
 import { setQuery } from "./router.js";
@@ -16,6 +17,7 @@ export function runsPage(view, _params, query) {
     range: query.get("range") || "",
     after: query.get("after") || "",
     before: query.get("before") || "",
+    q: query.get("q") || "",
   };
   let rows = [];
   let cursor = null;
@@ -36,6 +38,11 @@ export function runsPage(view, _params, query) {
     h("option", { value: "" }, "All functions"));
   const after = h("input#runs-after", { type: "datetime-local", step: 1, value: state.after, "aria-label": "After", onchange: () => { state.after = after.value; changed(); } });
   const before = h("input#runs-before", { type: "datetime-local", step: 1, value: state.before, "aria-label": "Before", onchange: () => { state.before = before.value; changed(); } });
+  const search = h("input#runs-query", {
+    type: "search", value: state.q, "aria-label": "Search (CEL)",
+    placeholder: 'Search: event.data.id == "a1" && output.ok',
+    onchange: () => { state.q = search.value.trim(); changed(); },
+  });
   const custom = h("span.custom-range", { hidden: state.range !== "custom" }, after, " – ", before);
   const rangeSelect = h("select#runs-range", { "aria-label": "Time range", onchange: () => {
     state.range = rangeSelect.value;
@@ -45,7 +52,7 @@ export function runsPage(view, _params, query) {
 
   mount(view,
     pageHeader("Runs", "Every function run, newest first. Updates live."),
-    h("div.toolbar.filters", statusBoxes, fnSelect, rangeSelect, custom, h("span.live", h("span.dot"), "live"), count),
+    h("div.toolbar.filters", statusBoxes, fnSelect, rangeSelect, custom, search, h("span.live", h("span.dot"), "live"), count),
     h("table.table.runs",
       h("thead", h("tr", h("th", "Status"), h("th", "Function"), h("th", "Run ID"), h("th", "Trigger"), h("th", "Queued / started"), h("th.num", "Duration"))),
       tbody),
@@ -61,6 +68,7 @@ export function runsPage(view, _params, query) {
 
   function params(limit, cur) {
     const p = { limit, cursor: cur, function_id: state.fn, status: [...state.status].join(",") };
+    if (state.q) p.query = state.q;
     if (state.range === "custom") {
       if (state.after) p.after = new Date(state.after).toISOString();
       if (state.before) p.before = new Date(state.before).toISOString();
@@ -72,7 +80,8 @@ export function runsPage(view, _params, query) {
 
   function changed() {
     setQuery({ status: [...state.status].join(","), function_id: state.fn, range: state.range,
-      after: state.range === "custom" ? state.after : "", before: state.range === "custom" ? state.before : "" });
+      after: state.range === "custom" ? state.after : "", before: state.range === "custom" ? state.before : "",
+      q: state.q });
     rows = [];
     cursor = null;
     refresh();
