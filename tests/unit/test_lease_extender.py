@@ -47,3 +47,35 @@ async def test_the_extender_ends_although_its_cancellation_was_swallowed() -> No
     await asyncio.wait_for(task, 5)
     assert task.done()
     assert not task.cancelled()
+
+
+class FlakyQueue:
+    """`extend` that fails like an unreachable Redis (a failover) the first times."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.extended = asyncio.Event()
+
+    async def extend(self, lease: Lease, now_ms: int, lease_ms: int) -> Lease:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("Redis is failing over")
+        self.extended.set()
+        return Lease(lease.item, lease.token, now_ms + lease_ms)
+
+
+async def test_the_extender_outlives_a_store_error() -> None:
+    """A failed extension is tried again; the extender's end raises nothing, so the
+    call's result is kept (an extender that died of the error would discard it)."""
+    queue = FlakyQueue(failures=2)
+    store: Any = SimpleNamespace(queue=queue)
+    clock: Any = SimpleNamespace(now_ms=lambda: 0)
+    executor = Executor(store, None, None, clock, lease_ms=LEASE_MS)  # type: ignore[arg-type]
+    item = QueueItem(id="i", run_id="r", function_id="f", kind=ItemKind.CALL, due_ms=0)
+    done = asyncio.Event()
+    task = asyncio.create_task(executor._keep_leased(Lease(item, "t", LEASE_MS), done))
+    await asyncio.wait_for(queue.extended.wait(), 5)
+    assert not task.done()
+    done.set()
+    await asyncio.wait_for(task, 5)
+    assert task.exception() is None

@@ -138,3 +138,8 @@ class Executor:
                 )
             except errors.LeaseLost:
                 return
+            except Exception as exc:
+                # The store is unreachable for a moment (a Redis failover): the lease
+                # may well hold until the next try. Ending here would leave the extender's
+                # error to discard the call's result, and a long step unprotected.
+                log.warning("extending the lease on %s failed: %s", lease.item.id, exc)
