@@ -73,16 +73,8 @@ class Deployment:
             ],
         )
         self.server.data_dir.mkdir(parents=True)
-        self.app = CloudAppProcess(
-            module="cloud_app",
-            port=app_port,
-            server_url=self.server.url,
-            log_path=tmp_path / "cloud-app.log",
-            env={
-                "INNGEST_DEV": "0",
-                "INNGEST_SIGNING_KEY": SIGNING_KEY,
-                "INNGEST_EVENT_KEY": EVENT_KEY,
-            },
+        self.app = CloudAppProcess.for_server(
+            app_port, self.server.url, tmp_path / "cloud-app.log"
         )
         self.redis = sync_redis(REDIS_URL)
         self.api = Api(self.server.url, EVENT_KEY, bearer=BEARER)

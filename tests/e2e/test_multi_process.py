@@ -59,17 +59,7 @@ def test_two_processes_share_runs_and_survive_a_kill(tmp_path: Path) -> None:
     app_url = f"http://127.0.0.1:{app_port}/api/inngest"
     first = _server(tmp_path, "first", shared, [app_url])
     second = _server(tmp_path, "second", shared, [])
-    app = CloudAppProcess(
-        module="cloud_app",
-        port=app_port,
-        server_url=first.url,
-        log_path=tmp_path / "app.log",
-        env={
-            "INNGEST_DEV": "0",
-            "INNGEST_SIGNING_KEY": SIGNING_KEY,
-            "INNGEST_EVENT_KEY": EVENT_KEY,
-        },
-    )
+    app = CloudAppProcess.for_server(app_port, first.url, tmp_path / "app.log")
     try:
         first.start()
         second.start()

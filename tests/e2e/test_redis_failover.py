@@ -171,17 +171,7 @@ def test_runs_survive_the_failover_of_the_deployments_master(
         ],
     )
     server.data_dir.mkdir(parents=True)
-    app = CloudAppProcess(
-        module="cloud_app",
-        port=app_port,
-        server_url=server.url,
-        log_path=tmp_path / "app.log",
-        env={
-            "INNGEST_DEV": "0",
-            "INNGEST_SIGNING_KEY": SIGNING_KEY,
-            "INNGEST_EVENT_KEY": EVENT_KEY,
-        },
-    )
+    app = CloudAppProcess.for_server(app_port, server.url, tmp_path / "app.log")
     api = Api(server.url, EVENT_KEY, bearer=BEARER)
     sender = Sender(server.url, uid())
     try:

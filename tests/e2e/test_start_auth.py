@@ -58,6 +58,21 @@ class CloudAppProcess(AppProcess):
     def _ready(self) -> bool:
         return httpx.get(f"{self.url}/counts", timeout=2).status_code == 200
 
+    @classmethod
+    def for_server(cls, port: int, server_url: str, log_path: Path) -> CloudAppProcess:
+        """`tests.e2e.apps.cloud_app` in cloud mode with this module's keys."""
+        return cls(
+            module="cloud_app",
+            port=port,
+            server_url=server_url,
+            log_path=log_path,
+            env={
+                "INNGEST_DEV": "0",
+                "INNGEST_SIGNING_KEY": SIGNING_KEY,
+                "INNGEST_EVENT_KEY": EVENT_KEY,
+            },
+        )
+
 
 class Start:
     def __init__(self, server: ServerProcess, app: AppProcess) -> None:
@@ -99,17 +114,7 @@ def start(
         ],
     )
     server.data_dir.mkdir(parents=True)
-    app = CloudAppProcess(
-        module="cloud_app",
-        port=app_port,
-        server_url=server.url,
-        log_path=base / "cloud-app.log",
-        env={
-            "INNGEST_DEV": "0",
-            "INNGEST_SIGNING_KEY": SIGNING_KEY,
-            "INNGEST_EVENT_KEY": EVENT_KEY,
-        },
-    )
+    app = CloudAppProcess.for_server(app_port, server.url, base / "cloud-app.log")
     st: Start | None = None
     try:
         server.start()
