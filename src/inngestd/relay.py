@@ -147,8 +147,12 @@ class Relay:
                 reason=rec.get("reason"),
             )
         elif kind == "step":
+            pos = rec.get("pos")
             await writer.record_step(
-                str(rec["run_id"]), str(rec["step_id"]), _bytes(rec["memo"]) or b"null"
+                str(rec["run_id"]),
+                str(rec["step_id"]),
+                _bytes(rec["memo"]) or b"null",
+                int(pos) if pos is not None else None,
             )
         elif kind == "span":
             span = dict(rec["span"])

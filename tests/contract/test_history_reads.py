@@ -108,3 +108,18 @@ async def test_runs_for_event_and_spans(side: tuple[History, Write]) -> None:
     assert await history.spans("run-b") == spans
     assert await history.spans("run-a") == []
     assert await history.spans("missing") == []
+
+
+async def test_sqlite_history_gives_step_memos_in_stack_order(tmp_path: Path) -> None:
+    from inngestd.store.sqlite import open_store
+
+    full = await open_store(tmp_path / "data")
+    try:
+        [ev] = await full.events.append([event()])
+        steps = [("b", b'{"data":1}'), ("a", b"null"), ("c", b'{"data":3}')]
+        plan = dataclasses.replace(new_run(ev), steps=steps)
+        await full.runs.schedule([SchedulePlan(ev, new_runs=[plan])], NOW)
+        assert await full.history.step_memos(plan.run.id) == steps
+        assert await full.history.step_memos("missing") == []
+    finally:
+        full.close()

@@ -221,6 +221,24 @@ async def test_span_keys_deduplicate_explicitly(pg_store: PostgresReadStore) -> 
     assert len(trace.spans) == 2
 
 
+async def test_step_memos_come_back_in_stack_order(pg_store: PostgresReadStore) -> None:
+    [run_id] = await _record(pg_store, [("app-a", 0)])
+    writer = pg_store.history_writer
+    # Delivered out of order (and once more), as the relay may.
+    await writer.record_step(run_id, "zeta", b'{"data":2}', 2)
+    await writer.record_step(run_id, "alpha", b'{"data":0}', 0)
+    await writer.record_step(run_id, "mid", b"null", 1)
+    await writer.record_step(run_id, "alpha", b'{"data":0}', 0)
+    await writer.record_step(run_id, "old", b'{"data":9}')  # from before positions
+    assert await pg_store.history.step_memos(run_id) == [
+        ("alpha", b'{"data":0}'),
+        ("mid", b"null"),
+        ("zeta", b'{"data":2}'),
+        ("old", b'{"data":9}'),
+    ]
+    assert await pg_store.history.step_memos("missing") == []
+
+
 async def test_a_batch_is_stored_all_or_none(pg_store: PostgresReadStore) -> None:
     """The relay writes each outbox batch through `batch()`: one commit for all of it,
     nothing of it when a record fails."""

@@ -185,7 +185,9 @@ class _Writer:
     async def record_span(self, span: StepSpan, *, key: str | None = None) -> None:
         self._store("span")
 
-    async def record_step(self, run_id: str, step_id: str, memo: bytes) -> None:
+    async def record_step(
+        self, run_id: str, step_id: str, memo: bytes, position: int | None = None
+    ) -> None:
         self._store("step")
 
     async def delete_before(self, cutoff_ms: int, batch: int) -> int:

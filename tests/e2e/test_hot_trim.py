@@ -197,4 +197,14 @@ def test_ended_runs_leave_redis_and_read_the_same_from_postgres(
     left = len(d.redis_keys())
     assert left - kinds["idem"] <= baseline + len(CONSTANT_KINDS), (baseline, kinds)
     assert left < hot_keys, (left, hot_keys)
+
+    # A trimmed run can still be rerun from a step: its step results come from PostgreSQL.
+    run_id, k0 = run_ids[0], f"{tag}-0"
+    steps = {s["name"]: s["step_id"] for s in before[0]["steps"]["data"]}
+    r = api.http.post(f"/v1/runs/{run_id}/rerun", json={"from_step": steps["b"]})
+    assert r.status_code == 200, r.text
+    new = api.wait_run_status(r.json()["data"]["run_id"], "Completed")
+    assert new["output"] == before[0]["run"]["data"]["output"]
+    counts = d.app.counts()
+    assert (counts[f"a:{k0}"], counts[f"b:{k0}"]) == (1, 2), counts
     assert "Traceback" not in d.server.log_text(), d.server.log_tail()

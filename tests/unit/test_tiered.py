@@ -63,6 +63,9 @@ class Cold:
         row = await self.get_run(run_id)
         return None if row is None else RunTrace(row, [{"name": "app/ev"}], [])
 
+    async def step_memos(self, run_id: str) -> list[tuple[str, bytes]]:
+        return [("s1", b'{"data":1}')] if run_id in self.runs else []
+
 
 def _tiered(hot: HotRuns, cold: Cold) -> TieredRunState:
     return TieredRunState(hot, cold)  # type: ignore[arg-type]
@@ -107,14 +110,15 @@ async def test_runs_for_event_join_both_sides_with_hot_status_winning() -> None:
     ]
 
 
-async def test_load_of_a_trimmed_run_has_its_events() -> None:
+async def test_load_of_a_trimmed_run_has_its_events_and_steps() -> None:
     tiered = _tiered(HotRuns(runs={"h": _run("h")}), Cold(runs={"c": _run("c")}))
     hot_ctx = await tiered.load("h")
     assert hot_ctx is not None
     assert hot_ctx.events == [{"hot": True}]
     ctx = await tiered.load("c")
     assert ctx is not None
-    assert (ctx.run.id, ctx.events, ctx.steps) == ("c", [{"name": "app/ev"}], {})
+    assert (ctx.run.id, ctx.events) == ("c", [{"name": "app/ev"}])
+    assert (ctx.steps, ctx.stack) == ({"s1": b'{"data":1}'}, ["s1"])
     assert await tiered.load("missing") is None
 
 

@@ -128,9 +128,9 @@ async def _steps_before(
     if not any(s.step_id == step_id for s in spans):
         raise errors.StepNotFound(f"step {step_id!r} not found in run {run_id!r}")
     if not ctx_.stack and any(s.status == "COMPLETED" for s in spans):
-        # Start mode keeps step results in Redis for --hot-retention after a run ends.
+        # Spans without step results: history written before step results were kept.
         raise errors.Conflict(
-            f"the step results of run {run_id!r} are no longer kept; rerun it whole"
+            f"the step results of run {run_id!r} were not kept; rerun it whole"
         )
     return [(s, ctx_.steps[s]) for s in ctx_.stack]
 

@@ -373,6 +373,11 @@ class History(Protocol):
         (what `RunState.spans` gives while the run is in the hot store)."""
         ...
 
+    async def step_memos(self, run_id: str) -> list[tuple[str, bytes]]:
+        """The run's step memos in the order the steps completed (its stack; what
+        `RunState.load` gives while the run is in the hot store)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Store:
@@ -421,7 +426,9 @@ class HistoryWriter(Protocol):
         span's content), so a redelivered span is stored once."""
         ...
 
-    async def record_step(self, run_id: str, step_id: str, memo: bytes) -> None:
+    async def record_step(
+        self, run_id: str, step_id: str, memo: bytes, position: int | None = None
+    ) -> None:
         """A step's memo (write-once: the first wins). Traces use it for `step_done` and
         as the output of spans recorded before their step finished (sleep, wait, invoke)."""
         ...

@@ -97,12 +97,15 @@ class TieredRunState:
         ctx = await self._hot.load(run_id)
         if ctx is not None:
             return ctx
-        # Only ended runs are trimmed: their events are what is still asked for (rerun,
-        # the SDK's batch fetch); their memos stay in the read side's spans.
+        # Only ended runs are trimmed: the read side has their events and step memos
+        # (what a rerun, or a rerun from a step, needs).
         trace = await self._cold.run_trace(run_id)
         if trace is None:
             return None
-        return RunContext(trace.run.run, trace.events, {}, [])
+        memos = await self._cold.step_memos(run_id)
+        return RunContext(
+            trace.run.run, trace.events, dict(memos), [s for s, _ in memos]
+        )
 
     # -- live data: the hot store only ---------------------------------------------------------
     async def schedule(self, plans: Sequence[SchedulePlan], now_ms: int) -> list[Run]:

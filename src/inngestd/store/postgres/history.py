@@ -137,6 +137,14 @@ class PostgresHistory:
         )
         return [span_from_row(r) for r in rows]
 
+    async def step_memos(self, run_id: str) -> list[tuple[str, bytes]]:
+        rows = await self._pool.fetch(
+            "SELECT step_id, memo FROM steps WHERE run_id = $1"
+            " ORDER BY position NULLS LAST, step_id",
+            run_id,
+        )
+        return [(str(r[0]), bytes(r[1])) for r in rows]
+
 
 def span_key(span: StepSpan) -> str:
     """The default de-duplication key of a span record: a digest of its content."""
@@ -163,7 +171,10 @@ _INSERT_SPAN = (
     " ended_ms, status, output) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     " ON CONFLICT (run_id, key) DO NOTHING"
 )
-_INSERT_STEP = "INSERT INTO steps (run_id, step_id, memo) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+_INSERT_STEP = (
+    "INSERT INTO steps (run_id, step_id, memo, position) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT DO NOTHING"
+)
 
 
 class PostgresHistoryWriter:
@@ -178,7 +189,7 @@ class PostgresHistoryWriter:
         self._db: asyncpg.Pool | asyncpg.Connection = pool if conn is None else conn
         # Inside a batch: spans and step memos wait for the end of the block.
         self._spans: list[tuple[Any, ...]] = []
-        self._steps: list[tuple[str, str, bytes]] = []
+        self._steps: list[tuple[str, str, bytes, int | None]] = []
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[PostgresHistoryWriter]:
@@ -275,11 +286,13 @@ class PostgresHistoryWriter:
         else:
             await self._pool.execute(_INSERT_SPAN, *row)
 
-    async def record_step(self, run_id: str, step_id: str, memo: bytes) -> None:
+    async def record_step(
+        self, run_id: str, step_id: str, memo: bytes, position: int | None = None
+    ) -> None:
         if self._conn is not None:
-            self._steps.append((run_id, step_id, memo))
+            self._steps.append((run_id, step_id, memo, position))
         else:
-            await self._pool.execute(_INSERT_STEP, run_id, step_id, memo)
+            await self._pool.execute(_INSERT_STEP, run_id, step_id, memo, position)
 
     async def _flush(self) -> None:
         """A batch's spans and step memos, each kind in one pipelined statement (nothing

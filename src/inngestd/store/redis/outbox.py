@@ -7,7 +7,8 @@ an event RPUSHes one compact JSON record to `{prefix}:outbox` in the same atomic
 * `{"t": "run", "id", "function_id", "app_id", "event_id", "status", "created_ms",
   "ended_ms"?, "reason"?, "max_attempts", "flow" (JSON text), "event_ids"}`
 * `{"t": "status", "id", "status", "started_ms"?, "ended_ms"?, "output"?, "reason"?}`
-* `{"t": "step", "run_id", "step_id", "memo"}` (memo: JSON text)
+* `{"t": "step", "run_id", "step_id", "memo", "pos"}` (memo: JSON text; pos: its place in
+  the run's stack, from 0)
 * `{"t": "span", "k" (unique record id), "span": {StepSpan fields, "output"?}}`
 * `{"t": "mark", "g", "seq"}`: a trimming marker (`trim.py`); the relay reports it with
   `relayed` after storing every record before it

@@ -136,6 +136,16 @@ class SQLiteHistory:
     async def spans(self, run_id: str) -> list[StepSpan]:
         return await self._db.read(lambda conn: select_spans(conn, run_id))
 
+    async def step_memos(self, run_id: str) -> list[tuple[str, bytes]]:
+        def q(conn: sqlite3.Connection) -> list[tuple[str, bytes]]:
+            rows = conn.execute(
+                "SELECT step_id, memo FROM steps WHERE run_id = ? ORDER BY position",
+                (run_id,),
+            )
+            return [(str(r[0]), bytes(r[1])) for r in rows]
+
+        return await self._db.read(q)
+
 
 def select_runs_for_event(conn: sqlite3.Connection, internal_id: str) -> list[Run]:
     """The runs of one event (History and RunState read the same tables here)."""

@@ -43,8 +43,8 @@ end
 local function save_step(run, step_id, memo, now, discover)
   local inserted = redis.call('HSETNX', k_steps(run.id), step_id, memo)
   if inserted == 1 then
-    redis.call('RPUSH', k_stack(run.id), step_id)
-    outbox({t = 'step', run_id = run.id, step_id = step_id, memo = memo})
+    local pos = redis.call('RPUSH', k_stack(run.id), step_id) - 1
+    outbox({t = 'step', run_id = run.id, step_id = step_id, memo = memo, pos = pos})
   end
   if not discover then return end
   local race = redis.call('HGET', k_pending(run.id), step_id)
