@@ -17,7 +17,6 @@ from inngestd.store.redis.keys import Keys
 from tests.e2e.harness import (
     REDIS_URL,
     Api,
-    ServerProcess,
     free_port,
     shared_backend_args,
     sync_redis,
@@ -29,9 +28,9 @@ from tests.e2e.test_start_auth import (
     APP_ID,
     BEARER,
     EVENT_KEY,
-    SIGNING_KEY,
     SLUGS,
     CloudAppProcess,
+    keyed_server,
 )
 
 RUNS = 5
@@ -53,26 +52,16 @@ class Deployment:
         self.shared = shared_backend_args()
         self.keys = Keys(_option(self.shared, "--redis-prefix"))
         app_port = free_port()
-        self.server = ServerProcess(
-            port=free_port(),
-            data_dir=tmp_path / "data",
-            log_path=tmp_path / "inngestd.log",
-            app_urls=[f"http://127.0.0.1:{app_port}/api/inngest"],
-            poll_interval=None,
-            command="start",
-            extra_args=[
-                "--event-key",
-                EVENT_KEY,
-                "--signing-key",
-                SIGNING_KEY,
-                *self.shared,
-                "--hot-retention",
-                str(HOT_RETENTION_S),
-                "--trim-interval",
-                "0.2",
-            ],
+        self.server = keyed_server(
+            tmp_path,
+            "data",
+            self.shared,
+            [f"http://127.0.0.1:{app_port}/api/inngest"],
+            "--hot-retention",
+            str(HOT_RETENTION_S),
+            "--trim-interval",
+            "0.2",
         )
-        self.server.data_dir.mkdir(parents=True)
         self.app = CloudAppProcess.for_server(
             app_port, self.server.url, tmp_path / "cloud-app.log"
         )

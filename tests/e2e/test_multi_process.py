@@ -10,7 +10,6 @@ import pytest
 
 from tests.e2e.harness import (
     Api,
-    ServerProcess,
     free_port,
     shared_backend_args,
     uid,
@@ -20,36 +19,13 @@ from tests.e2e.test_start_auth import (
     APP_ID,
     BEARER,
     EVENT_KEY,
-    SIGNING_KEY,
     SLUGS,
     CloudAppProcess,
+    keyed_server,
 )
 
 RUNS = 200
 STEPS = ("s1", "s2", "s3")
-
-
-def _server(
-    tmp_path: Path, name: str, shared: list[str], app_urls: list[str]
-) -> ServerProcess:
-    srv = ServerProcess(
-        port=free_port(),
-        data_dir=tmp_path / name,
-        log_path=tmp_path / f"{name}.log",
-        app_urls=app_urls,
-        poll_interval=None,
-        command="start",
-        # A short lease, so the survivor takes over the dead process's claimed work fast.
-        extra_args=[
-            "--event-key",
-            EVENT_KEY,
-            "--signing-key",
-            SIGNING_KEY,
-            *shared,
-        ],
-    )
-    srv.data_dir.mkdir(parents=True)
-    return srv
 
 
 @pytest.mark.timeout(300)
@@ -57,8 +33,8 @@ def test_two_processes_share_runs_and_survive_a_kill(tmp_path: Path) -> None:
     shared = shared_backend_args()
     app_port = free_port()
     app_url = f"http://127.0.0.1:{app_port}/api/inngest"
-    first = _server(tmp_path, "first", shared, [app_url])
-    second = _server(tmp_path, "second", shared, [])
+    first = keyed_server(tmp_path, "first", shared, [app_url])
+    second = keyed_server(tmp_path, "second", shared, [])
     app = CloudAppProcess.for_server(app_port, first.url, tmp_path / "app.log")
     try:
         first.start()

@@ -26,7 +26,6 @@ from inngestd.store.redis.keys import Keys
 from tests.contract import redis_cluster
 from tests.e2e.harness import (
     Api,
-    ServerProcess,
     free_port,
     shared_backend_args,
     uid,
@@ -36,9 +35,9 @@ from tests.e2e.test_start_auth import (
     APP_ID,
     BEARER,
     EVENT_KEY,
-    SIGNING_KEY,
     SLUGS,
     CloudAppProcess,
+    keyed_server,
 )
 
 RUNS = 30
@@ -153,24 +152,14 @@ def test_runs_survive_the_failover_of_the_deployments_master(
     shared[shared.index("--redis-uri") + 1] = url
     hash_tag = Keys(shared[shared.index("--redis-prefix") + 1]).root
     app_port = free_port()
-    server = ServerProcess(
-        port=free_port(),
-        data_dir=tmp_path / "data",
-        log_path=tmp_path / "inngestd.log",
-        app_urls=[f"http://127.0.0.1:{app_port}/api/inngest"],
-        poll_interval=None,
-        command="start",
-        extra_args=[
-            "--event-key",
-            EVENT_KEY,
-            "--signing-key",
-            SIGNING_KEY,
-            *shared,
-            "--queue-workers",
-            str(QUEUE_WORKERS),
-        ],
+    server = keyed_server(
+        tmp_path,
+        "data",
+        shared,
+        [f"http://127.0.0.1:{app_port}/api/inngest"],
+        "--queue-workers",
+        str(QUEUE_WORKERS),
     )
-    server.data_dir.mkdir(parents=True)
     app = CloudAppProcess.for_server(app_port, server.url, tmp_path / "app.log")
     api = Api(server.url, EVENT_KEY, bearer=BEARER)
     sender = Sender(server.url, uid())

@@ -74,6 +74,31 @@ class CloudAppProcess(AppProcess):
         )
 
 
+def keyed_server(
+    base: Path, name: str, shared: list[str], app_urls: list[str], *extra: str
+) -> ServerProcess:
+    """`inngestd start` with this module's keys on the `shared` stores (data directory
+    `base/name`, made; log `base/name.log`), not started."""
+    srv = ServerProcess(
+        port=free_port(),
+        data_dir=base / name,
+        log_path=base / f"{name}.log",
+        app_urls=app_urls,
+        poll_interval=None,
+        command="start",
+        extra_args=[
+            "--event-key",
+            EVENT_KEY,
+            "--signing-key",
+            SIGNING_KEY,
+            *shared,
+            *extra,
+        ],
+    )
+    srv.data_dir.mkdir(parents=True)
+    return srv
+
+
 class Start:
     def __init__(self, server: ServerProcess, app: AppProcess) -> None:
         self.server = server
