@@ -109,9 +109,8 @@ class Relay:
                 if kind == "event":
                     pending_events.append(_event(rec))
                     continue
-                if (
-                    pending_events
-                ):  # keep order: a run's events are stored before the run
+                # Keep order: a run's events are stored before the run.
+                if pending_events:
                     await self._copies.copy(pending_events)
                     pending_events = []
                 if kind == "mark":

@@ -197,7 +197,7 @@ async def _events_v2(
                 ):
                     found.append(ev)
                 if budget == 0:
-                    resume = ev.seq if resume is None else max(resume, ev.seq)
+                    resume = ev.seq  # the scan stops here, for every name
                     break
             else:
                 if len(batch) == first + 1 and len(found) <= first:

@@ -137,14 +137,7 @@ class SQLiteHistory:
         return await self._db.read(lambda conn: select_spans(conn, run_id))
 
     async def step_memos(self, run_id: str) -> list[tuple[str, bytes]]:
-        def q(conn: sqlite3.Connection) -> list[tuple[str, bytes]]:
-            rows = conn.execute(
-                "SELECT step_id, memo FROM steps WHERE run_id = ? ORDER BY position",
-                (run_id,),
-            )
-            return [(str(r[0]), bytes(r[1])) for r in rows]
-
-        return await self._db.read(q)
+        return await self._db.read(lambda conn: select_step_memos(conn, run_id))
 
 
 def select_runs_for_event(conn: sqlite3.Connection, internal_id: str) -> list[Run]:
@@ -155,6 +148,14 @@ def select_runs_for_event(conn: sqlite3.Connection, internal_id: str) -> list[Ru
         (internal_id,),
     )
     return [run_from_row(r) for r in rows]
+
+
+def select_step_memos(conn: sqlite3.Connection, run_id: str) -> list[tuple[str, bytes]]:
+    """A run's step memos in stack order (History and RunState read the same table)."""
+    rows = conn.execute(
+        "SELECT step_id, memo FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
+    )
+    return [(str(r[0]), bytes(r[1])) for r in rows]
 
 
 def select_spans(conn: sqlite3.Connection, run_id: str) -> list[StepSpan]:

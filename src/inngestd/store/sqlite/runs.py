@@ -36,7 +36,11 @@ from inngestd.store.records import (
 from inngestd.store.sqlite import flow_tx
 from inngestd.store.sqlite.db import Database
 from inngestd.store.sqlite.events import insert_events
-from inngestd.store.sqlite.history import select_runs_for_event, select_spans
+from inngestd.store.sqlite.history import (
+    select_runs_for_event,
+    select_spans,
+    select_step_memos,
+)
 from inngestd.store.sqlite.queue import (
     held_keys,
     insert_item,
@@ -299,13 +303,9 @@ def _load_ctx(conn: sqlite3.Connection, run_id: str) -> RunContext | None:
     ).fetchone()
     if row is None:
         return None
-    steps: dict[str, bytes] = {}
-    stack: list[str] = []
-    for step_id, memo in conn.execute(
-        "SELECT step_id, memo FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
-    ):
-        steps[step_id] = memo
-        stack.append(step_id)
+    memos = select_step_memos(conn, run_id)
+    steps = dict(memos)
+    stack = [step_id for step_id, _ in memos]
     pending = frozenset(
         r[0]
         for r in conn.execute("SELECT step_id FROM pending WHERE run_id = ?", (run_id,))
