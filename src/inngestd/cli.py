@@ -252,9 +252,13 @@ def _shared_options(cmd: Command) -> Callable[[F], F]:
     "--no-discovery",
     is_flag=True,
     help="Do not look for apps on common ports; only the -u URLs are synced.",
+    **_env("NO_DISCOVERY"),
 )
 @click.option(
-    "--no-poll", is_flag=True, help="Sync the -u URLs once at start, never again."
+    "--no-poll",
+    is_flag=True,
+    help="Sync the -u URLs once at start, never again.",
+    **_env("NO_POLL"),
 )
 @click.option(
     "--persist",

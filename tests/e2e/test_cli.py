@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from inngestd.cli import GO_ENV
 from tests.e2e.harness import PYTHON, REPO_ROOT, ServerProcess, subprocess_env
 
 FLAGS = [
@@ -52,6 +53,15 @@ def test_dev_help_mentions_every_flag() -> None:
     text = p.stdout
     missing = [f for f in FLAGS if not re.search(rf"(^|[\s,]){re.escape(f)}\b", text)]
     assert not missing, f"dev --help does not mention {missing}:\n{text}"
+
+
+def test_every_go_variable_is_read_by_some_command() -> None:
+    """Each `INNGEST_<NAME>` inngestd says it reads (as Go's CLI) is on an option."""
+    text = re.sub(
+        r"\s+", " ", _run("dev", "--help").stdout + _run("start", "--help").stdout
+    )
+    missing = [n for n in sorted(GO_ENV) if f"INNGEST_{n}" not in text]
+    assert not missing, f"no option reads {missing}"
 
 
 @pytest.mark.parametrize("bad", [["--port", "notaport"], ["--log-level", "loud"]])
