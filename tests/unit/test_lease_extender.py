@@ -32,14 +32,20 @@ class SwallowingQueue:
         return Lease(lease.item, lease.token, now_ms + lease_ms)
 
 
-async def test_the_extender_ends_although_its_cancellation_was_swallowed() -> None:
-    queue = SwallowingQueue()
+def _extender(queue: object) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """An executor's lease extender over `queue`, and the event that tells it to stop."""
     store: Any = SimpleNamespace(queue=queue)
     clock: Any = SimpleNamespace(now_ms=lambda: 0)
     executor = Executor(store, None, None, clock, lease_ms=LEASE_MS)  # type: ignore[arg-type]
     item = QueueItem(id="i", run_id="r", function_id="f", kind=ItemKind.CALL, due_ms=0)
     done = asyncio.Event()
     task = asyncio.create_task(executor._keep_leased(Lease(item, "t", LEASE_MS), done))
+    return task, done
+
+
+async def test_the_extender_ends_although_its_cancellation_was_swallowed() -> None:
+    queue = SwallowingQueue()
+    task, done = _extender(queue)
     await asyncio.wait_for(queue.in_call.wait(), 5)
     done.set()
     task.cancel()  # lands inside extend, which swallows it
@@ -68,12 +74,7 @@ async def test_the_extender_outlives_a_store_error() -> None:
     """A failed extension is tried again; the extender's end raises nothing, so the
     call's result is kept (an extender that died of the error would discard it)."""
     queue = FlakyQueue(failures=2)
-    store: Any = SimpleNamespace(queue=queue)
-    clock: Any = SimpleNamespace(now_ms=lambda: 0)
-    executor = Executor(store, None, None, clock, lease_ms=LEASE_MS)  # type: ignore[arg-type]
-    item = QueueItem(id="i", run_id="r", function_id="f", kind=ItemKind.CALL, due_ms=0)
-    done = asyncio.Event()
-    task = asyncio.create_task(executor._keep_leased(Lease(item, "t", LEASE_MS), done))
+    task, done = _extender(queue)
     await asyncio.wait_for(queue.extended.wait(), 5)
     assert not task.done()
     done.set()
